@@ -1,0 +1,1 @@
+"""Training the digit network (TensorFlow lives here and in export/ only)."""
