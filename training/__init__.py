@@ -1,1 +1,6 @@
 """Training the digit network (TensorFlow lives here and in export/ only)."""
+
+import os
+
+# TensorFlow's C++ start-up chatter (CUDA probes, oneDNN notes) hides the progress bars; errors still show.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

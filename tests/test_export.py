@@ -1,0 +1,74 @@
+"""Training smoke run through export: a 2,000-image, one-epoch model goes all the way to site files,
+and the three implementations (Keras, onnxruntime, numpy) agree on it."""
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+
+from digits import cnn
+from export import model as export_model
+from export.model import ExportError, ExportSettings, export, fold, folded_keras
+from training.train import Settings, train
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    run = tmp_path_factory.mktemp("run")
+    result = train(Settings(epochs=1, subset=2000, out=str(run), target=0))
+    site = run / "site"
+    card = export(ExportSettings(run=str(run), out=str(site)))
+    return run, site, result, card
+
+
+def test_training_writes_its_files_and_learns_something(smoke):
+    run, _, result, _ = smoke
+    assert (run / "model.keras").exists()
+    assert "val_accuracy" in (run / "history.csv").read_text().splitlines()[0]
+    assert json.loads((run / "run.json").read_text())["train_images"] == 2000
+    assert result["test_accuracy"] > 0.5  # one epoch on 2,000 images: far above chance, far below the bar
+
+
+def test_export_writes_self_describing_consistent_files(smoke):
+    _, site, _, card = smoke
+    net = cnn.load(site / "digits.npz")
+    assert [layer.type for layer in net.layers] == [
+        "conv2d", "relu", "max_pool", "conv2d", "relu", "conv2d", "relu", "max_pool", "flatten", "dense", "relu",
+        "dense", "softmax",
+    ]
+    assert card["multiply_adds_per_digit"] == net.multiply_adds < 15_000_000
+    assert card["files"]["digits.npz"]["sha256"] == export_model.sha256(site / "digits.npz")
+    assert (site / "digits.npz").stat().st_size < 1_000_000
+    onnx.checker.check_model(onnx.load(str(site / "digits.onnx")), full_check=True)
+    assert json.loads((site / "card.json").read_text()) == card
+
+
+def test_numpy_onnxruntime_and_keras_agree(smoke):
+    import keras
+
+    from training import data
+
+    run, site, _, _ = smoke
+    x = data.load().x_test[:300].astype(np.float32) / 255.0
+    specs, arrays = fold(keras.models.load_model(run / "model.keras"))
+    p_keras = np.asarray(folded_keras(specs, arrays)(x))
+    p_numpy = cnn.load(site / "digits.npz").predict_proba(x)
+    p_onnx = export_model.onnx_proba(site / "digits.onnx", x)
+    np.testing.assert_allclose(p_numpy, p_onnx, atol=1e-4)
+    np.testing.assert_allclose(p_numpy, p_keras, atol=1e-4)
+    # Folding and float16 rounding keep the trained network's answers.
+    p_trained = np.asarray(keras.models.load_model(run / "model.keras")(x[..., None], training=False))
+    np.testing.assert_allclose(p_numpy, p_trained, atol=2e-2)
+
+
+def test_export_refuses_to_write_below_its_accuracy_floor(smoke, tmp_path):
+    run, _, _, _ = smoke
+    with pytest.raises(ExportError, match="below --min-accuracy"):
+        export(ExportSettings(run=str(run), out=str(tmp_path / "out"), min_accuracy=0.999))
+    assert not (tmp_path / "out").exists()
+
+
+def test_export_without_a_run_says_what_to_do(tmp_path):
+    with pytest.raises(ExportError, match="train first"):
+        export(ExportSettings(run=str(tmp_path), out=str(tmp_path / "out")))
