@@ -104,8 +104,7 @@ def check_wheel(path: Path, digests: dict[str, str], source: str = "") -> None:
     actual = sha256_file(path)
     if actual != digests[name]:
         raise BuildError(
-            f"{name}{where}: sha256 {actual} does not match pyodide-lock.json's {digests[name]}; "
-            "the file is not used"
+            f"{name}{where}: sha256 {actual} does not match pyodide-lock.json's {digests[name]}; the file is not used"
         )
 
 
@@ -344,8 +343,10 @@ def build(repo: Path, out: Path, cache: Path, use_gzip: bool = True) -> None:
     dist = pyscript_src / "dist"
     ps_files = pyscript_files(dist)
     copied += sum(_install(dist / name, pyscript_out / name) for name in ps_files)
-    say(f"pyodide {version} ({len(PYODIDE_CORE)} files), @pyscript/core {ps_version} ({len(ps_files)} files): "
-        f"{copied} copied, the rest unchanged")
+    say(
+        f"pyodide {version} ({len(PYODIDE_CORE)} files), @pyscript/core {ps_version} ({len(ps_files)} files): "
+        f"{copied} copied, the rest unchanged"
+    )
 
     lock = pyodide_out / "pyodide-lock.json"
     fetch_wheels(pyodide_out, cache, lock)
@@ -386,10 +387,14 @@ def main(argv: list[str] | None = None) -> int:
             "full distribution into the cache folder. Needs Node.js 20+ (npm) and pip; nothing else."
         ),
     )
-    parser.add_argument("--out", type=Path, default=REPO / "site" / "vendor", help="output folder (default: site/vendor)")
     parser.add_argument(
-        "--cache", type=Path, default=REPO / ".cache" / "wheels", help="local wheel folder, read first and filled "
-        "with verified downloads (default: .cache/wheels)"
+        "--out", type=Path, default=REPO / "site" / "vendor", help="output folder (default: site/vendor)"
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=REPO / ".cache" / "wheels",
+        help="local wheel folder, read first and filled with verified downloads (default: .cache/wheels)",
     )
     parser.add_argument("--no-gzip", action="store_true", help="do not write the precompressed .gz copies")
     args = parser.parse_args(argv)
