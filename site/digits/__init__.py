@@ -1,0 +1,128 @@
+"""Read handwritten digits: a drawn number in, the digits the network sees out.
+
+    from digits import cnn, read
+    net = cnn.load("site/model/digits.npz")
+    reading = read(ink, net)          # ink: (H, W) floats 0..1, 1 = ink
+    reading.text                      # "42", "" for a blank canvas
+    reading.digits[0].probabilities   # (10,) summing to 1
+    reading.digits[0].doubt           # "not sure: 4 or 9?" when the network hesitates, else ""
+
+The pipeline: ``segment`` splits the ink into one piece per digit, ``preprocess.to_mnist``
+normalises each piece the way MNIST's digits were, and the network reads them all in one batch.
+numpy only: the same package runs in the page (Pyodide, numpy 2.0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import preprocess, segment
+from .preprocess import to_mnist
+from .segment import Box, Piece
+
+__all__ = ["Box", "Digit", "Reading", "UNSURE_BELOW", "preprocess", "read", "segment", "to_mnist"]
+
+# A digit whose top probability is below this is marked unsure. Calibrated by bench/reading.py
+# on canvas-rendered MNIST test digits held out from the accuracy figure: see its output and the
+# README for the accuracy/coverage trade-off behind this value.
+UNSURE_BELOW = 0.9
+
+
+@dataclass(frozen=True)
+class Digit:
+    """One digit read from the ink.
+
+    label          the digit the network reads, 0-9
+    probabilities  (10,) float32, summing to 1
+    box            where it is, in ink (canvas) pixels
+    image          (28, 28) float32: what the network saw (MNIST-normalised)
+    unsure         True if the top probability is below the calibrated threshold
+    runner_up      the second most probable digit
+    """
+
+    label: int
+    probabilities: np.ndarray
+    box: Box
+    image: np.ndarray
+    unsure: bool
+    runner_up: int
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities[self.label])
+
+    @property
+    def doubt(self) -> str:
+        """``"not sure: 4 or 9?"`` for an unsure digit, ``""`` otherwise."""
+        return f"not sure: {self.label} or {self.runner_up}?" if self.unsure else ""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What was read: the digits left to right; ``text`` is ``""`` for blank ink."""
+
+    digits: list[Digit]
+
+    @property
+    def text(self) -> str:
+        return "".join(str(d.label) for d in self.digits)
+
+    @property
+    def unsure(self) -> bool:
+        return any(d.unsure for d in self.digits)
+
+    @property
+    def images(self) -> np.ndarray:
+        """(N, 28, 28) float32: every digit as the network saw it."""
+        return np.array([d.image for d in self.digits], np.float32).reshape(-1, 28, 28)
+
+    def __str__(self) -> str:
+        return "".join(f"{d.label}?" if d.unsure else str(d.label) for d in self.digits)
+
+
+def read(ink, net, unsure_below: float = UNSURE_BELOW) -> Reading:
+    """(H, W) ink, 0..1 with 1 = ink, any size -> the Reading of the number drawn on it.
+
+    ``net`` is a ``digits.cnn.Net`` (anything with ``predict_proba((N, 28, 28)) -> (N, 10)``).
+    A piece wide enough to be touching digits is read both whole and split; the split is kept
+    only if the network is more confident of every part than of the whole.
+    """
+    pieces = segment.segment(ink)
+    if not pieces:
+        return Reading([])
+    # Everything the network must see, in one batch: each piece, then the parts of its splits.
+    candidates: list[Piece] = []
+    for piece in pieces:
+        candidates.append(piece)
+        for split in piece.splits:
+            candidates.extend(split)
+    images = np.array([to_mnist(c.ink) for c in candidates], np.float32)
+    probabilities = np.asarray(net.predict_proba(images), np.float32)
+    seen = {id(c): (image, p) for c, image, p in zip(candidates, images, probabilities, strict=True)}
+
+    chosen: list[Piece] = []
+    for piece in pieces:
+        best, best_confidence = [piece], seen[id(piece)][1].max()
+        for split in piece.splits:
+            weakest = min(seen[id(part)][1].max() for part in split)
+            if weakest > best_confidence:
+                best, best_confidence = split, weakest
+        chosen.extend(best)
+
+    digits = []
+    for piece in chosen:
+        image, p = seen[id(piece)]
+        ranked = np.argsort(-p, kind="stable")
+        digits.append(
+            Digit(
+                label=int(ranked[0]),
+                probabilities=p,
+                box=piece.box,
+                image=image,
+                unsure=bool(p[ranked[0]] < unsure_below),
+                runner_up=int(ranked[1]),
+            )
+        )
+    return Reading(digits)

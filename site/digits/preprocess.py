@@ -1,0 +1,178 @@
+"""Canvas ink -> a 28x28 image normalised the way MNIST's digits were.
+
+MNIST's recipe (LeCun et al.): crop the digit to its bounding box, scale it with anti-aliasing so
+that the longer side is 20 px (aspect ratio kept), then place it in a 28x28 field so that its
+centre of mass sits at the centre. A network trained on MNIST has only ever seen digits prepared
+this way, so a drawing must be prepared the same way before the network sees it.
+
+Done here in two resampling steps, each a pair of small matrices (separable, so one resample is
+two matrix products and no Python loop touches a pixel):
+
+  1. crop -> an intermediate image whose longer side is 80 px (4 x 20): area averaging when
+     shrinking, linear interpolation when enlarging a tiny drawing;
+  2. stroke width brought into MNIST's range at that resolution (a pen much thinner or thicker
+     than MNIST's is widened or narrowed by a grey dilation or erosion), then
+  3. intermediate -> 28x28 by 4:1 area averaging, shifted by a fraction of a pixel so the centre
+     of mass lands exactly where MNIST puts it.
+
+numpy only: the same file runs in the page (Pyodide, numpy 2.0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SIZE = 28  # the network's input field
+BOX = 20  # MNIST scales the longer side of the digit's bounding box to this
+OVERSAMPLE = 4  # intermediate resolution, in intermediate pixels per output pixel
+CENTRE = 14.5  # where MNIST's centre of mass sits, in continuous coordinates (pixel i spans [i, i+1))
+FLOOR = 0.05  # ink fainter than this is paper, not ink (keeps faint smudges out of the box and the centre)
+
+# Stroke width of MNIST digits in output pixels, estimated as 2 * area / perimeter of the ink
+# (see stroke_width): median 2.0, 5th-95th percentile 1.3-3.1. Drawings outside this band are
+# brought back to the near edge of it; widths inside are left as the writer drew them.
+THINNEST, THICKEST = 1.5, 3.2
+MAX_WIDEN, MAX_NARROW = 4, 2  # the most a stroke is dilated / eroded, in intermediate pixels per side
+
+
+def as_ink(ink) -> np.ndarray:
+    """Check that ``ink`` is a 2-D real array and return it as one (not yet cleaned: see clean).
+
+    uint8 images are read as 0..255 and brought to 0..1.
+    """
+    ink = np.asarray(ink)
+    if ink.ndim != 2:
+        raise ValueError(f"ink must be a 2-D array (height, width) of values 0..1, got shape {ink.shape}")
+    if ink.dtype == np.uint8:
+        return ink / np.float32(255)
+    if ink.dtype != np.bool_ and not (np.issubdtype(ink.dtype, np.integer) or np.issubdtype(ink.dtype, np.floating)):
+        raise ValueError(f"ink must hold real numbers 0..1, got dtype {ink.dtype}")
+    return ink
+
+
+def clean(ink: np.ndarray) -> np.ndarray:
+    """(H, W) real array -> (H, W) float32 in 0..1: NaN as 0, infinities clipped, paper-faint as 0."""
+    ink = np.nan_to_num(np.clip(ink, 0, 1), nan=0.0).astype(np.float32)  # clip first: no overflow in the cast
+    ink[ink < FLOOR] = 0.0
+    return ink
+
+
+def bounding_box(ink: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) of the ink at least FLOOR dark, bottom/right exclusive; None if blank.
+
+    Works on raw ink too: NaN and -inf compare False, so they never count as ink.
+    """
+    mask = ink >= FLOOR
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def resample_matrix(n_in: int, n_out: int, scale: float, shift: float = 0.0) -> np.ndarray:
+    """(n_out, n_in) float32 matrix resampling one axis: ``out = R @ in``.
+
+    Input coordinate v (pixel i spans [i, i+1)) lands at output coordinate ``v * scale + shift``.
+    Shrinking (scale < 1) averages over each output pixel's footprint (area averaging: every
+    input pixel contributes in proportion to its overlap, so nothing aliases). Enlarging
+    interpolates linearly between input pixel centres. Outside the input counts as blank.
+    """
+    out_edges = (np.arange(n_out + 1, dtype=np.float64) - shift) / scale  # output edges, in input coords
+    if scale < 1.0:
+        lo = np.maximum(out_edges[:-1, None], np.arange(n_in)[None, :])
+        hi = np.minimum(out_edges[1:, None], np.arange(1, n_in + 1)[None, :])
+        weights = np.clip(hi - lo, 0.0, None) * scale
+    else:
+        centres = (out_edges[:-1] + out_edges[1:]) / 2  # output pixel centres, in input coords
+        weights = np.clip(1.0 - np.abs(centres[:, None] - (np.arange(n_in) + 0.5)[None, :]), 0.0, None)
+    return weights.astype(np.float32)
+
+
+def resample(image: np.ndarray, shape: tuple[int, int], scale: float, shift: tuple[float, float] = (0.0, 0.0)):
+    """(H, W) -> ``shape``, both axes scaled by ``scale`` and moved by ``shift`` (rows, cols)."""
+    rows = resample_matrix(image.shape[0], shape[0], scale, shift[0])
+    cols = resample_matrix(image.shape[1], shape[1], scale, shift[1])
+    return rows @ image @ cols.T
+
+
+def stroke_width(image: np.ndarray) -> float:
+    """Mean stroke width in pixels of (H, W) ink: 2 * area / perimeter of the ink above 0.5.
+
+    For a long stroke of width w the area is w * length and the perimeter about 2 * length.
+    """
+    ink = np.pad(image > 0.5, 1)
+    area = np.count_nonzero(ink)
+    perimeter = np.count_nonzero(ink[1:] != ink[:-1]) + np.count_nonzero(ink[:, 1:] != ink[:, :-1])
+    return 2.0 * area / perimeter if perimeter else 0.0
+
+
+def grey_morphology(image: np.ndarray, radius: int) -> np.ndarray:
+    """Dilate (radius > 0) or erode (radius < 0) (H, W) grey ink with a square of side 2|r|+1.
+
+    A dilation returns (H + 2r, W + 2r), so that nothing is cut off; an erosion returns
+    (H, W), eroding against blank paper at the edges.
+    """
+    if radius == 0:
+        return image
+    r = abs(radius)
+    combine = np.maximum if radius > 0 else np.minimum
+    out = np.pad(image, 2 * r if radius > 0 else r)
+    for axis in (0, 1):  # a square window is a row window after a column window
+        n = out.shape[axis] - 2 * r
+        taken = [out.take(np.arange(k, k + n), axis=axis) for k in range(2 * r + 1)]
+        out = taken[0]
+        for other in taken[1:]:
+            out = combine(out, other)
+    return out
+
+
+def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
+    """(row, col) centre of mass of (H, W) non-blank ink, in continuous coordinates."""
+    mass = image.sum(dtype=np.float64)
+    rows = image.sum(axis=1, dtype=np.float64) @ (np.arange(image.shape[0]) + 0.5)
+    cols = image.sum(axis=0, dtype=np.float64) @ (np.arange(image.shape[1]) + 0.5)
+    return float(rows / mass), float(cols / mass)
+
+
+def to_mnist(ink: np.ndarray) -> np.ndarray:
+    """(H, W) ink, 0..1 with 1 = ink, any size -> (28, 28) float32, MNIST-normalised.
+
+    The longer side of the ink's bounding box becomes 20 px, the centre of mass sits at the
+    centre of the field, strokes are about as wide as MNIST's and the darkest pixel is 1.0.
+    Blank ink gives all zeros.
+    """
+    ink = as_ink(ink)
+    box = bounding_box(ink)
+    if box is None:
+        return np.zeros((SIZE, SIZE), np.float32)
+    top, bottom, left, right = box
+    crop = clean(ink[top:bottom, left:right])
+
+    # 1. crop -> intermediate, longer side BOX * OVERSAMPLE
+    scale = BOX * OVERSAMPLE / max(crop.shape)
+    shape = tuple(max(1, int(np.ceil(n * scale - 1e-6))) for n in crop.shape)
+    fine = resample(crop, shape, scale)
+    darkest = fine.max()
+    if darkest <= 0:
+        return np.zeros((SIZE, SIZE), np.float32)
+    fine /= darkest  # a light pen reads like a dark one
+
+    # 2. stroke width into MNIST's band
+    width = stroke_width(fine) / OVERSAMPLE
+    if 0 < width < THINNEST:
+        radius = min(MAX_WIDEN, round((THINNEST - width) * OVERSAMPLE / 2))
+    elif width > THICKEST:
+        radius = -min(MAX_NARROW, round((width - THICKEST) * OVERSAMPLE / 2))
+    else:
+        radius = 0
+    adjusted = grey_morphology(fine, radius)
+    if adjusted.max() > 0.5:  # an erosion that would erase the whole digit is not applied
+        fine = adjusted
+
+    # 3. intermediate -> 28x28, centre of mass to CENTRE
+    com_row, com_col = centre_of_mass(fine)
+    step = 1.0 / OVERSAMPLE
+    out = resample(fine, (SIZE, SIZE), step, (CENTRE - com_row * step, CENTRE - com_col * step))
+    darkest = out.max()
+    return (out / darkest if darkest > 0 else out).astype(np.float32, copy=False)

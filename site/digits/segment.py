@@ -1,0 +1,242 @@
+"""A drawn number -> one piece of ink per digit, left to right.
+
+  1. Connected components of the ink, found on a coarse grid (the canvas max-pooled so that its
+     longer side is at most GRID cells) by vectorised union-find: no Python loop over pixels,
+     and a 600x400 canvas costs about as much as a 300x300 one.
+  2. Specks (much smaller than the tallest component) are dropped, then components that overlap
+     horizontally are merged: a 5's hat, a 4 or a 7 drawn in two strokes, a broken loop.
+  3. A piece that is much wider than tall may be two or more touching digits: it carries
+     candidate splits (cuts at the emptiest columns), and the reader keeps a split only if the
+     network reads every part more confidently than the whole (segmentation by recognition).
+  4. What is left and looks like a dot (roundish and filled) is not a digit either.
+
+numpy only: the same file runs in the page (Pyodide, numpy 2.0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from .preprocess import FLOOR, as_ink, clean
+
+GRID = 160  # the coarse grid's longer side, in cells
+LEVEL = 0.3  # a pixel this dark (relative to the darkest) is ink for connectivity
+SPECK = 0.25  # a component whose longer side is under this fraction of the tallest one is a speck
+MIN_EXTENT = 3  # ... and one under this many pixels always is
+MERGE_OVERLAP = 0.5  # merge two pieces overlapping horizontally by this fraction of the narrower
+SPLIT_ASPECT = 1.2  # a piece this much wider than tall may be touching digits
+DIGIT_ASPECT = 0.75  # a typical digit's width / height, to guess how many digits a wide piece holds
+DOT_FILL, DOT_ASPECT = 0.7, 2.0  # a piece filling this much of its box, this round, is a dot
+MAX_PIECES = 24  # beyond this (noise, confetti) only the largest pieces are read
+
+
+class Box(NamedTuple):
+    """A rectangle in ink (canvas) pixel coordinates; right and bottom are exclusive."""
+
+    left: int
+    top: int
+    right: int
+    bottom: int
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One digit's ink: ``ink`` is (box.height, box.width) float32, other digits' ink removed.
+
+    ``splits`` holds candidate readings of this piece as several touching digits (each a list of
+    pieces, left to right); empty unless the piece is wide enough to be more than one digit.
+    """
+
+    box: Box
+    ink: np.ndarray
+    splits: list[list[Piece]] = field(default_factory=list)
+
+
+def label(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """8-connected components of a (h, w) bool mask -> ((h, w) int32 labels 1..n, 0 = none; n).
+
+    Union-find done with whole-array operations: every edge hooks the larger of its two roots
+    onto the smaller, then pointer jumping flattens the trees; repeat until no edge joins two
+    different roots. A few rounds suffice even for long snaking strokes.
+    """
+    h, w = mask.shape
+    padded = np.pad(mask, 1)  # the blank border keeps neighbours from wrapping across rows
+    width = w + 2
+    flat = padded.ravel()
+    cells = np.flatnonzero(flat)
+    if cells.size == 0:
+        return np.zeros((h, w), np.int32), 0
+    node = np.full(flat.size, -1, np.int64)
+    node[cells] = np.arange(cells.size)
+    a_parts, b_parts = [], []
+    for offset in (1, width - 1, width, width + 1):  # right, and the three neighbours below
+        joined = cells[flat[cells + offset]]
+        a_parts.append(node[joined])
+        b_parts.append(node[joined + offset])
+    a, b = np.concatenate(a_parts), np.concatenate(b_parts)
+
+    parent = np.arange(cells.size)
+    while True:
+        root_a, root_b = parent[a], parent[b]
+        apart = root_a != root_b
+        if not apart.any():
+            break
+        low = np.minimum(root_a[apart], root_b[apart])
+        high = np.maximum(root_a[apart], root_b[apart])
+        np.minimum.at(parent, high, low)  # hook: roots only point to smaller roots, so no cycles
+        while True:
+            grand = parent[parent]
+            if np.array_equal(grand, parent):
+                break
+            parent = grand
+    roots, compact = np.unique(parent, return_inverse=True)
+    labels = np.zeros(flat.size, np.int32)
+    labels[cells] = compact.reshape(-1) + 1
+    return labels.reshape(h + 2, width)[1:-1, 1:-1], int(roots.size)
+
+
+def coarse_mask(mask: np.ndarray, cell: int) -> np.ndarray:
+    """(H, W) bool -> (ceil(H/cell), ceil(W/cell)) bool: a cell is set if any pixel in it is."""
+    h, w = mask.shape
+    ch, cw = -(-h // cell), -(-w // cell)
+    padded = np.zeros((ch * cell, cw * cell), bool)
+    padded[:h, :w] = mask
+    return padded.reshape(ch, cell, cw, cell).any(axis=(1, 3))
+
+
+def segment(ink) -> list[Piece]:
+    """(H, W) ink, 0..1 with 1 = ink -> the digits' pieces, left to right ([] for blank ink)."""
+    ink = clean(as_ink(ink))
+    darkest = float(ink.max()) if ink.size else 0.0
+    if darkest <= 0:
+        return []
+    mask = ink >= max(FLOOR, LEVEL * darkest)
+    height, width = mask.shape
+    cell = max(1, -(-max(height, width) // GRID))
+    labels, n = label(coarse_mask(mask, cell))
+    if n == 0:
+        return []
+
+    # Each component's box, in ink pixels (coarse cells scaled up, then clipped to the canvas).
+    rows, cols = np.nonzero(labels)
+    ids = labels[rows, cols] - 1
+    top = np.full(n, rows.max() + 1)
+    left = np.full(n, cols.max() + 1)
+    bottom = np.zeros(n, np.int64)
+    right = np.zeros(n, np.int64)
+    np.minimum.at(top, ids, rows)
+    np.minimum.at(left, ids, cols)
+    np.maximum.at(bottom, ids, rows + 1)
+    np.maximum.at(right, ids, cols + 1)
+    top, left = top * cell, left * cell
+    bottom, right = np.minimum(bottom * cell, height), np.minimum(right * cell, width)
+    extent = np.maximum(bottom - top, right - left)
+    keep = (extent >= SPECK * (bottom - top).max()) & (extent >= MIN_EXTENT)
+    kept = np.flatnonzero(keep)
+    if kept.size > MAX_PIECES:
+        mass = np.bincount(ids, minlength=n)
+        kept = kept[np.argsort(-mass[kept], kind="stable")[:MAX_PIECES]]
+
+    groups = merge_overlapping([([int(i) + 1], int(left[i]), int(right[i])) for i in kept])
+    pieces = []
+    for members, _, _ in groups:
+        piece = cut_out(ink, mask, labels, cell, members)
+        if piece is not None and not looks_like_dot(piece, mask):
+            pieces.append(piece)
+    return sorted(pieces, key=lambda p: (p.box.left + p.box.right) / 2)
+
+
+def merge_overlapping(groups: list[tuple[list[int], int, int]]) -> list[tuple[list[int], int, int]]:
+    """Merge (labels, left, right) groups whose spans overlap by MERGE_OVERLAP of the narrower.
+
+    Sweeps left to right, repeated until nothing merges (a merged span can reach a new
+    neighbour).
+    """
+    groups = sorted(groups, key=lambda g: g[1])
+    while True:
+        merged: list[tuple[list[int], int, int]] = []
+        for members, left, right in groups:
+            if merged:
+                last_members, last_left, last_right = merged[-1]
+                overlap = min(right, last_right) - max(left, last_left)
+                narrower = max(1, min(right - left, last_right - last_left))
+                if overlap >= MERGE_OVERLAP * narrower:
+                    merged[-1] = (last_members + members, min(left, last_left), max(right, last_right))
+                    continue
+            merged.append((members, left, right))
+        if len(merged) == len(groups):
+            return merged
+        groups = merged
+
+
+def cut_out(ink: np.ndarray, mask: np.ndarray, labels: np.ndarray, cell: int, members: list[int]) -> Piece | None:
+    """The piece made of the components ``members``: their ink alone, cropped to its box.
+
+    Ink in cells no component owns (faint anti-aliased edges) stays; ink of other components
+    inside the box is removed, so a neighbour's overhang does not leak into this digit.
+    """
+    owned = np.isin(labels, members)
+    rows, cols = np.flatnonzero(owned.any(axis=1)), np.flatnonzero(owned.any(axis=0))
+    # one coarse cell of margin: the faint edge of a stroke may lie in an unowned cell
+    r0, r1 = max(0, int(rows[0] - 1) * cell), min(ink.shape[0], int(rows[-1] + 2) * cell)
+    c0, c1 = max(0, int(cols[0] - 1) * cell), min(ink.shape[1], int(cols[-1] + 2) * cell)
+    owner = labels[np.arange(r0, r1)[:, None] // cell, np.arange(c0, c1)[None, :] // cell]
+    mine = np.isin(owner, members)
+    region = ink[r0:r1, c0:c1] * (mine | (owner == 0))
+    strong = mask[r0:r1, c0:c1] & mine  # the box is where this piece's ink is clearly ink
+    rows, cols = np.flatnonzero(strong.any(axis=1)), np.flatnonzero(strong.any(axis=0))
+    if rows.size == 0:
+        return None
+    box = Box(c0 + int(cols[0]), r0 + int(rows[0]), c0 + int(cols[-1]) + 1, r0 + int(rows[-1]) + 1)
+    crop = region[box.top - r0 : box.bottom - r0, box.left - c0 : box.right - c0]
+    return Piece(box, crop, candidate_splits(box, crop))
+
+
+def candidate_splits(box: Box, crop: np.ndarray) -> list[list[Piece]]:
+    """For a piece much wider than tall: a split into k digits at the emptiest columns.
+
+    k is the number of typical-width digits that fit; each cut is sought within a band around
+    its even spacing. Returns [] for pieces that are not wide.
+    """
+    if box.width < SPLIT_ASPECT * box.height:
+        return []
+    k = max(2, round(box.width / (DIGIT_ASPECT * box.height)))
+    profile = crop.sum(axis=0)
+    spacing = box.width / k
+    cuts = [0]
+    for i in range(1, k):
+        lo = max(cuts[-1] + 1, int(i * spacing - spacing / 3))
+        hi = min(box.width - 1, int(i * spacing + spacing / 3) + 1)
+        if hi <= lo:
+            return []
+        cuts.append(lo + int(np.argmin(profile[lo:hi])))
+    cuts.append(box.width)
+    parts = []
+    for start, stop in zip(cuts[:-1], cuts[1:], strict=True):
+        part = crop[:, start:stop]
+        rows, cols = np.flatnonzero(part.any(axis=1)), np.flatnonzero(part.any(axis=0))
+        if rows.size == 0:
+            return []
+        sub = Box(box.left + start + int(cols[0]), box.top + int(rows[0]),
+                  box.left + start + int(cols[-1]) + 1, box.top + int(rows[-1]) + 1)
+        parts.append(Piece(sub, part[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]))
+    return [parts]
+
+
+def looks_like_dot(piece: Piece, mask: np.ndarray) -> bool:
+    """A filled, roundish blob (a tap of the pen, a filled canvas) is not a digit."""
+    box = piece.box
+    solid = np.count_nonzero(mask[box.top : box.bottom, box.left : box.right] & (piece.ink > 0))
+    long_side, short_side = max(box.width, box.height), max(1, min(box.width, box.height))
+    return solid >= DOT_FILL * box.width * box.height and long_side <= DOT_ASPECT * short_side
