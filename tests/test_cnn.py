@@ -160,3 +160,25 @@ def test_loads_from_bytes(tmp_path):
     small_net_file(tmp_path / "net.npz")
     net = cnn.load((tmp_path / "net.npz").read_bytes())
     assert net.parameters == sum(np.prod(s) + s[-1] for s in [(5, 5, 1, 8), (3, 3, 8, 8), (288, 16), (16, 10)])
+
+
+@settings(max_examples=25, deadline=None)
+@given(h=st.integers(3, 11), w=st.integers(3, 11), c=st.integers(1, 4), k=st.integers(1, 4), seed=st.integers(0, 2**16))
+def test_winograd_3x3_matches_loops(h, w, c, k, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, h, w, c)).astype(np.float32)
+    weight = rng.standard_normal((3, 3, c, k)).astype(np.float32)
+    bias = rng.standard_normal(k).astype(np.float32)
+    got = cnn.conv3x3_winograd(x, cnn.winograd_weights(weight), bias)
+    np.testing.assert_allclose(got, conv2d_loops(x, weight, bias, "valid"), rtol=1e-4, atol=1e-4)
+
+
+def test_winograd_and_im2col_networks_agree(tmp_path):
+    layers, arrays = small_net_file(tmp_path / "net.npz")
+    layers[3]["padding"] = "valid"
+    arrays["d1.weight"] = np.zeros((200, 16), np.float16) + np.float16(0.01)
+    cnn.save(tmp_path / "valid.npz", layers, arrays)
+    x = np.random.default_rng(4).random((5, 28, 28)).astype(np.float32)
+    fast, plain = cnn.load(tmp_path / "valid.npz", winograd=True), cnn.load(tmp_path / "valid.npz", winograd=False)
+    assert fast.layers[3].winograd is not None and plain.layers[3].winograd is None
+    np.testing.assert_allclose(fast.predict_proba(x), plain.predict_proba(x), atol=1e-6)

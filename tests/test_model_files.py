@@ -42,3 +42,11 @@ def test_size_cost_and_digests_are_as_the_card_says(shipped):
     assert card["parameters"] == net.parameters
     for name in ("digits.npz", "digits.onnx"):
         assert card["files"][name]["sha256"] == sha256(MODEL / name), f"{name} changed since card.json was written"
+
+
+def test_the_pages_winograd_path_agrees_with_onnxruntime(shipped):
+    """The page (numpy without BLAS) runs 3x3 convolutions as Winograd: same answers to 1e-4."""
+    _, x, _, p, _ = shipped
+    fast = cnn.load(MODEL / "digits.npz", winograd=True)
+    assert any(layer.winograd is not None for layer in fast.layers)
+    assert np.abs(fast.predict_proba(x[:2000]) - p[:2000]).max() <= 1e-4

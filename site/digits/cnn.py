@@ -39,6 +39,10 @@ FORMAT = "digits-npz"
 VERSION = 1
 CHUNK = 256  # images per pass: bounds the im2col buffer (256 x 24 x 24 x 25 floats = 15 MB)
 
+# With BLAS (CPython wheels), one big im2col product is fastest; without it (Pyodide's numpy), the
+# multiply-adds are the cost and Winograd's 2.25x fewer of them win (measured in bench/).
+HAS_BLAS = bool(np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {}).get("found"))
+
 
 class WeightsError(ValueError):
     """The weight file is missing, corrupt, or not a digits network."""
@@ -63,15 +67,69 @@ def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray, padding: str = "valid") 
     return im2col(x, kh, kw) @ w.reshape(kh * kw * c, k) + b
 
 
+# Winograd F(2x2, 3x3) (Lavin & Gray, 2015): each 2x2 block of a 3x3 convolution's output comes
+# from a 4x4 block of its input with 16 multiplies per channel pair instead of 36. numpy in the
+# page has no BLAS, so multiply-adds are the latency; the transforms are only additions.
+WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float32)
+
+
+def winograd_weights(w: np.ndarray) -> np.ndarray:
+    """(3, 3, C, K) -> (16, C, K): G w G^T for every channel pair, done once at load."""
+    u = np.einsum("ia,abck,jb->ijck", WINOGRAD_G, w, WINOGRAD_G)
+    return np.ascontiguousarray(u.reshape(16, *w.shape[2:]), dtype=np.float32)
+
+
+def _bt(d: np.ndarray) -> np.ndarray:
+    """B^T along the first axis (length 4): (d0 - d2, d1 + d2, d2 - d1, d1 - d3)."""
+    out = np.empty_like(d)
+    np.subtract(d[0], d[2], out=out[0])
+    np.add(d[1], d[2], out=out[1])
+    np.subtract(d[2], d[1], out=out[2])
+    np.subtract(d[1], d[3], out=out[3])
+    return out
+
+
+def _at(m: np.ndarray) -> np.ndarray:
+    """A^T along the first axis (length 4): (m0 + m1 + m2, m1 - m2 - m3)."""
+    out = np.empty((2, *m.shape[1:]), m.dtype)
+    np.add(m[0], m[1], out=out[0])
+    out[0] += m[2]
+    np.subtract(m[1], m[2], out=out[1])
+    out[1] -= m[3]
+    return out
+
+
+def conv3x3_winograd(x: np.ndarray, u: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, H, W, C) * winograd_weights (16, C, K) + (K,) -> (N, H-2, W-2, K), as conv2d 'valid'."""
+    n, h, w, c = x.shape
+    ho, wo = h - 2, w - 2
+    th, tw = -(-ho // 2), -(-wo // 2)  # 2x2 output tiles down and across
+    if (2 * th + 2, 2 * tw + 2) != (h, w):
+        x = np.pad(x, ((0, 0), (0, 2 * th + 2 - h), (0, 2 * tw + 2 - w), (0, 0)))
+    tiles = np.lib.stride_tricks.sliding_window_view(x, (4, 4), axis=(1, 2))[:, ::2, ::2]  # N,th,tw,C,4,4
+    d = tiles.transpose(4, 5, 0, 1, 2, 3).reshape(4, 4, n * th * tw, c)  # 4,4,T,C
+    v = _bt(_bt(d).swapaxes(0, 1)).swapaxes(0, 1)  # B^T d B, one axis at a time
+    m = (v.reshape(16, n * th * tw, c) @ u).reshape(4, 4, n * th * tw, -1)  # 16 products (T, C) @ (C, K)
+    y = _at(_at(m).swapaxes(0, 1)).swapaxes(0, 1)  # A^T m A: 2,2,T,K
+    y = y.reshape(2, 2, n, th, tw, -1).transpose(2, 3, 0, 4, 1, 5).reshape(n, 2 * th, 2 * tw, -1)
+    return y[:, :ho, :wo] + b
+
+
 def relu(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0, out=x)
 
 
 def max_pool(x: np.ndarray, size: int = 2) -> np.ndarray:
     """(N, H, W, C) -> (N, H//size, W//size, C), the largest value of each size x size block."""
-    n, h, w, c = x.shape
-    h, w = h // size * size, w // size * size
-    return x[:, :h, :w].reshape(n, h // size, size, w // size, size, c).max(axis=(2, 4))
+    h, w = x.shape[1] // size * size, x.shape[2] // size * size
+    # The elementwise maximum of the size*size strided views: far faster than a reduction over
+    # two non-adjacent axes in numpy without SIMD (the page's).
+    out = x[:, 0:h:size, 0:w:size].copy()
+    for dy in range(size):
+        for dx in range(size):
+            if dy or dx:
+                np.maximum(out, x[:, dy:h:size, dx:w:size], out=out)
+    return out
 
 
 def flatten(x: np.ndarray) -> np.ndarray:
@@ -97,8 +155,15 @@ class Layer:
     weight: np.ndarray | None = None
     bias: np.ndarray | None = None
     options: dict = field(default_factory=dict)
+    winograd: np.ndarray | None = None  # 3x3 'valid' convolutions: weights transformed once at load
+
+    def use_winograd(self) -> None:
+        if self.type == "conv2d" and self.weight.shape[:2] == (3, 3) and self.options.get("padding", "valid") == "valid":
+            self.winograd = winograd_weights(self.weight)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.winograd is not None:
+            return conv3x3_winograd(x, self.winograd, self.bias)
         if self.type == "conv2d":
             return conv2d(x, self.weight, self.bias, self.options.get("padding", "valid"))
         if self.type == "dense":
@@ -168,8 +233,12 @@ class Net:
         return x[..., None]  # N, 28, 28, 1
 
 
-def load(source: str | Path | bytes) -> Net:
-    """Build the network described by a ``digits.npz`` file (a path, or its bytes)."""
+def load(source: str | Path | bytes, winograd: bool | None = None) -> Net:
+    """Build the network described by a ``digits.npz`` file (a path, or its bytes).
+
+    ``winograd``: run 3x3 convolutions as Winograd F(2x2, 3x3); None chooses it where numpy has
+    no BLAS (in the page), since both give the same answers to float32 rounding.
+    """
     try:
         archive = np.load(io.BytesIO(source) if isinstance(source, bytes) else source, allow_pickle=False)
     except FileNotFoundError:
@@ -193,6 +262,8 @@ def load(source: str | Path | bytes) -> Net:
                 weight = archive[spec.pop("weight")].astype(np.float32) if "weight" in spec else None
                 bias = archive[spec.pop("bias")].astype(np.float32) if "bias" in spec else None
                 layers.append(Layer(kind, weight, bias, spec))
+                if winograd or (winograd is None and not HAS_BLAS):
+                    layers[-1].use_winograd()
         except WeightsError:
             raise
         except Exception as e:  # missing array, bad JSON, truncated member
