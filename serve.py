@@ -299,6 +299,8 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's signature
+        if format.startswith("Request timed out"):
+            return  # an idle keep-alive connection closing: routine
         sys.stderr.write(f"{time.strftime('%H:%M:%S')} {self.client_address[0]} {format % args}\n")
 
 

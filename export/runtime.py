@@ -59,6 +59,11 @@ PYSCRIPT_ENTRIES = ("core.js", "core.css")
 # A sibling file named in a dist file: `from"./x.js"`, `import("./x.js")`, `"./xterm.css"`.
 _SIBLING = re.compile(r"""["'`]\./([A-Za-z0-9_.-]+\.(?:m?js|css))["'`]""")
 
+# The Pyodide version a PyScript build was made for (its default interpreter URL), e.g.
+# `type:"pyodide",module:(e="0.27.7")=>`. 0.6.72 targets 0.28 and fails on 0.27.7
+# ("cannot import name 'jsnull' from 'pyodide.ffi'"); 0.6.66 is the last 0.6.x built for 0.27.7.
+_PYSCRIPT_PYODIDE = re.compile(r'type:"pyodide",module:\(\w+="([0-9.]+)"')
+
 GZIP_MIN_SAVING = 0.10  # keep X.gz only if it is at least 10 % smaller than X
 GZIP_MIN_SIZE = 1024
 STAMP = ".complete"
@@ -209,6 +214,21 @@ def pyscript_files(dist: Path) -> list[str]:
     return sorted(seen)
 
 
+def check_pyscript_target(dist: Path, ps_version: str) -> None:
+    """Stop if this @pyscript/core build was made for another Pyodide than PYODIDE_VERSION."""
+    targets = set()
+    for chunk in dist.glob("*.js"):
+        targets.update(_PYSCRIPT_PYODIDE.findall(chunk.read_text(encoding="utf-8", errors="replace")))
+    if not targets:
+        say(f"warning: cannot tell which Pyodide @pyscript/core {ps_version} was built for; not checked")
+    elif targets != {PYODIDE_VERSION}:
+        raise BuildError(
+            f"@pyscript/core {ps_version} is built for Pyodide {', '.join(sorted(targets))}, not {PYODIDE_VERSION}: "
+            "the page would fail as Python starts. Pin a @pyscript/core 0.6.x built for "
+            f"{PYODIDE_VERSION} in package.json (0.6.66 is), then `npm install --package-lock-only`"
+        )
+
+
 def _prune(folder: Path, keep: set[str]) -> None:
     """Delete files in `folder` that are not in `keep` (left by an older version)."""
     if not folder.is_dir():
@@ -338,9 +358,11 @@ def build(repo: Path, out: Path, cache: Path, use_gzip: bool = True) -> None:
     if not ps_version.startswith(PYSCRIPT_SERIES):
         raise BuildError(f"@pyscript/core is {ps_version}, the page needs {PYSCRIPT_SERIES}x: fix package.json")
 
+    dist = pyscript_src / "dist"
+    check_pyscript_target(dist, ps_version)
+
     pyodide_out, pyscript_out = out / "pyodide", out / "pyscript"
     copied = sum(_install(pyodide_src / name, pyodide_out / name) for name in PYODIDE_CORE)
-    dist = pyscript_src / "dist"
     ps_files = pyscript_files(dist)
     copied += sum(_install(dist / name, pyscript_out / name) for name in ps_files)
     say(
