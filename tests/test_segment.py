@@ -1,0 +1,167 @@
+"""digits.segment: a drawn number -> one piece of ink per digit, left to right."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from digits import segment
+from digits.segment import Box
+
+
+def flood_fill_reference(mask: np.ndarray) -> np.ndarray:
+    """8-connected labels by breadth-first search, one pixel at a time."""
+    labels = np.zeros(mask.shape, int)
+    n = 0
+    for start in zip(*np.nonzero(mask), strict=True):
+        if labels[start]:
+            continue
+        n += 1
+        labels[start] = n
+        queue = deque([start])
+        while queue:
+            r, c = queue.popleft()
+            for dr in (-1, 0, 1):
+                for dc in (-1, 0, 1):
+                    rr, cc = r + dr, c + dc
+                    if 0 <= rr < mask.shape[0] and 0 <= cc < mask.shape[1] and mask[rr, cc] and not labels[rr, cc]:
+                        labels[rr, cc] = n
+                        queue.append((rr, cc))
+    return labels
+
+
+def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two labellings describe the same components (label numbers may differ)."""
+    if not np.array_equal(a > 0, b > 0):
+        return False
+    pairs = set(zip(a[a > 0].tolist(), b[b > 0].tolist(), strict=True))
+    return len(pairs) == len({p[0] for p in pairs}) == len({p[1] for p in pairs})
+
+
+def stroke(ink: np.ndarray, rows: slice, cols: slice) -> None:
+    ink[rows, cols] = 1.0
+
+
+# --- connected components -----------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.bool_, st.tuples(st.integers(1, 30), st.integers(1, 30))))
+def test_labels_match_a_flood_fill(mask):
+    labels, n = segment.label(mask)
+    reference = flood_fill_reference(mask)
+    assert n == reference.max()
+    assert same_partition(labels, reference)
+
+
+def test_a_long_snake_is_one_component():
+    mask = np.zeros((41, 41), bool)
+    mask[::4, :] = True  # rows joined alternately at the right and the left end
+    for k, row in enumerate(range(0, 37, 4)):
+        mask[row : row + 5, 40 if k % 2 == 0 else 0] = True
+    labels, n = segment.label(mask)
+    assert n == 1 and (labels[mask] == 1).all()
+
+
+def test_coarse_mask_marks_a_cell_if_any_pixel_is_set():
+    mask = np.zeros((7, 10), bool)
+    mask[0, 0] = mask[6, 9] = True
+    coarse = segment.coarse_mask(mask, 3)
+    assert coarse.shape == (3, 4)
+    assert coarse[0, 0] and coarse[2, 3] and coarse.sum() == 2
+
+
+# --- pieces ---------------------------------------------------------------------------------
+
+
+def test_separate_digits_come_out_left_to_right_with_exact_boxes():
+    ink = np.zeros((300, 700), np.float32)
+    stroke(ink, slice(50, 250), slice(400, 420))  # drawn first, but it is the third digit
+    stroke(ink, slice(60, 240), slice(100, 125))
+    stroke(ink, slice(70, 260), slice(250, 270))
+    pieces = segment.segment(ink)
+    assert [p.box for p in pieces] == [Box(100, 60, 125, 240), Box(250, 70, 270, 260), Box(400, 50, 420, 250)]
+    assert all(p.ink.shape == (p.box.height, p.box.width) for p in pieces)
+
+
+def test_strokes_overlapping_horizontally_are_one_digit():
+    ink = np.zeros((300, 300), np.float32)
+    stroke(ink, slice(50, 160), slice(80, 95))  # a 4 in two strokes: the open left part ...
+    stroke(ink, slice(150, 165), slice(80, 200))
+    stroke(ink, slice(40, 260), slice(170, 185))  # ... and the long stroke, crossing it
+    stroke(ink, slice(40, 55), slice(60, 120))  # a 5's hat, not touching
+    pieces = segment.segment(ink)
+    assert len(pieces) == 1
+    assert pieces[0].box == Box(60, 40, 200, 260)
+
+
+def test_specks_and_lone_dots_are_not_digits():
+    ink = np.zeros((300, 400), np.float32)
+    stroke(ink, slice(50, 250), slice(100, 120))
+    stroke(ink, slice(240, 250), slice(200, 210))  # a full stop
+    stroke(ink, slice(10, 12), slice(300, 302))  # a speck
+    assert [p.box for p in segment.segment(ink)] == [Box(100, 50, 120, 250)]
+
+    dot = np.zeros((300, 300), np.float32)
+    yy, xx = np.mgrid[:300, :300]
+    dot[np.hypot(yy - 150, xx - 150) < 9] = 1.0
+    assert segment.segment(dot) == []
+    assert segment.segment(np.ones((300, 300))) == []  # the canvas filled is not a digit
+
+
+def test_a_neighbours_overhang_is_not_part_of_a_digit():
+    ink = np.zeros((300, 400), np.float32)
+    stroke(ink, slice(80, 250), slice(100, 120))  # a 1
+    stroke(ink, slice(50, 65), slice(112, 260))  # a 7 whose bar reaches back over the 1's top
+    stroke(ink, slice(50, 250), slice(245, 260))
+    left, right = segment.segment(ink)
+    assert left.box == Box(100, 80, 120, 250)
+    assert right.box == Box(112, 50, 260, 250)
+    assert right.ink[65:, :8].sum() == 0  # the 1's ink inside the 7's box is not the 7's
+    assert right.ink[:15, :8].all()
+
+
+def test_a_wide_piece_offers_a_split_and_a_narrow_one_does_not():
+    ink = np.zeros((200, 400), np.float32)
+    # two touching "0"s: two frames sharing a short bridge
+    for left in (50, 160):
+        stroke(ink, slice(40, 160), slice(left, left + 100))
+        ink[55:145, left + 15 : left + 85] = 0
+    stroke(ink, slice(95, 105), slice(150, 160))
+    (piece,) = segment.segment(ink)
+    assert piece.box == Box(50, 40, 260, 160)
+    (split,) = piece.splits
+    assert len(split) == 2
+    assert split[0].box.right <= 160 and split[1].box.left >= 150
+    narrow = np.zeros((200, 200), np.float32)
+    stroke(narrow, slice(40, 160), slice(50, 150))
+    narrow[55:145, 65:135] = 0
+    assert segment.segment(narrow)[0].splits == []
+
+
+def test_blank_and_empty_canvases_have_no_pieces():
+    assert segment.segment(np.zeros((300, 300))) == []
+    assert segment.segment(np.zeros((0, 7))) == []
+    assert segment.segment(np.full((40, 40), np.nan)) == []
+
+
+def test_big_canvases_are_fast():
+    ink = np.zeros((2000, 3000), np.float32)
+    for k in range(4):
+        stroke(ink, slice(400, 1600), slice(300 + 700 * k, 400 + 700 * k))
+    segment.segment(ink)
+    start = time.perf_counter()
+    pieces = segment.segment(ink)
+    assert len(pieces) == 4
+    assert time.perf_counter() - start < 1.0
+
+
+def test_wrong_dimensions_say_what_was_expected():
+    with pytest.raises(ValueError, match="2-D array"):
+        segment.segment(np.zeros((3, 3, 3)))
