@@ -365,20 +365,23 @@ def main(argv: list[str] | None = None) -> int:
     def stop(signum, frame):
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
     host, port = server.server_address[:2]
     shown_host = f"[{host}]" if ":" in host else host
     try:
         display_root = root.relative_to(Path.cwd())
     except ValueError:
         display_root = root
-    print(f"Serving {display_root}/ at http://{shown_host}:{port}/  (Ctrl-C to stop)", flush=True)
     try:
+        signal.signal(signal.SIGTERM, stop)
+        print(f"Serving {display_root}/ at http://{shown_host}:{port}/  (Ctrl-C to stop)", flush=True)
         server.serve_forever(poll_interval=0.25)
     except KeyboardInterrupt:
-        print("\nstopped", flush=True)
+        pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the clean-up
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         server.server_close()
+    print("\nstopped", flush=True)
     return 0
 
 
