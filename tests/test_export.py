@@ -72,3 +72,14 @@ def test_export_refuses_to_write_below_its_accuracy_floor(smoke, tmp_path):
 def test_export_without_a_run_says_what_to_do(tmp_path):
     with pytest.raises(ExportError, match="train first"):
         export(ExportSettings(run=str(tmp_path), out=str(tmp_path / "out")))
+
+
+def test_training_is_reproducible_from_its_seed(smoke, tmp_path):
+    import keras
+
+    run, _, result, _ = smoke
+    again = train(Settings(epochs=1, subset=2000, out=str(tmp_path), target=0))
+    assert again["test_accuracy"] == result["test_accuracy"]
+    for a, b in zip(keras.models.load_model(run / "model.keras").get_weights(),
+                    keras.models.load_model(tmp_path / "model.keras").get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

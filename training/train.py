@@ -82,6 +82,9 @@ def train(s: Settings) -> dict:
     from training import data, model
 
     keras.utils.set_random_seed(s.seed)
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()  # same seed, same weights (CPU kernels pick deterministic paths)
     out = Path(s.out)
     out.mkdir(parents=True, exist_ok=True)
 
