@@ -30,8 +30,14 @@ train: $(VENV)/.installed  ## retrain the network (about 20 min on 2 cores) and 
 export: $(VENV)/.installed  ## re-export site/model/ from runs/latest without retraining
 	$(PY) -m export --run runs/latest
 
-bench: $(VENV)/.installed runtime browser  ## run the benchmarks and regenerate their tables
-	$(PY) -m bench
+bench: $(VENV)/.installed runtime browser  ## run every benchmark (~10 min), then regenerate the README's tables
+	$(PY) -m bench.cpython
+	$(PY) -m bench.reading
+	$(PY) -m bench.browser
+	$(PY) -m bench.readme
+
+model-card: $(VENV)/.installed  ## regenerate docs/model-card.md and its pictures from site/model/
+	$(PY) -m bench.model_card
 
 runtime: site/vendor/.complete  ## Pyodide + PyScript + wheels into site/vendor/, checked against pyodide-lock.json
 

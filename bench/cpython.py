@@ -1,0 +1,97 @@
+"""CPython throughput: ``Net.predict_proba`` against onnxruntime on the shipped files.
+
+    .venv/bin/python -m bench.cpython [--repeats 5] [--out bench/results/cpython.json]
+
+Same process, same 10,000 MNIST test images, both with their default threading; each side
+runs ``--repeats`` times after a warm-up and the medians are compared. Bar (issue 6): numpy's
+throughput at least 0.5x onnxruntime's. Prints a table and writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "site"))
+
+from digits import cnn  # noqa: E402
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    import os
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__}
+
+
+def timed(run, repeats: int) -> list[float]:
+    run()  # warm-up: first-call allocation and library start-up are not throughput
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def measure(model_dir: Path, repeats: int) -> dict:
+    import onnxruntime as ort
+
+    from training import data
+
+    x = data.load().x_test.astype(np.float32) / 255.0
+    net = cnn.load(model_dir / "digits.npz")
+    session = ort.InferenceSession(str(model_dir / "digits.onnx"), providers=["CPUExecutionProvider"])
+    numpy_s = timed(lambda: net.predict_proba(x), repeats)
+    onnx_s = timed(lambda: session.run(["probabilities"], {"image": x}), repeats)
+    n = len(x)
+    numpy_rate, onnx_rate = n / statistics.median(numpy_s), n / statistics.median(onnx_s)
+    return {
+        "images": n,
+        "repeats": repeats,
+        "numpy_seconds": numpy_s,
+        "onnxruntime_seconds": onnx_s,
+        "numpy_images_per_second": numpy_rate,
+        "onnxruntime_images_per_second": onnx_rate,
+        "ratio_numpy_to_onnxruntime": numpy_rate / onnx_rate,
+        "bar": 0.5,
+        "numpy_path": "winograd" if any(layer.winograd is not None for layer in net.layers) else "im2col + BLAS",
+        "multiply_adds_per_digit": net.multiply_adds,
+        "machine": machine(),
+        "onnxruntime": ort.__version__,
+        "command": "make bench  (or: .venv/bin/python -m bench.cpython)",
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.cpython", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model-dir", type=Path, default=ROOT / "site" / "model")
+    p.add_argument("--repeats", type=int, default=5, help="timed runs per side after a warm-up (default %(default)s)")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "cpython.json")
+    a = p.parse_args(argv)
+    r = measure(a.model_dir, a.repeats)
+    print(f"{'CPython, 10,000 MNIST test images':<40} {'images/s':>10} {'median s':>9}")
+    print(f"{'numpy Net.predict_proba (' + r['numpy_path'] + ')':<40} {r['numpy_images_per_second']:>10,.0f} "
+          f"{statistics.median(r['numpy_seconds']):>9.3f}")
+    print(f"{'onnxruntime ' + r['onnxruntime']:<40} {r['onnxruntime_images_per_second']:>10,.0f} "
+          f"{statistics.median(r['onnxruntime_seconds']):>9.3f}")
+    verdict = "meets" if r["ratio_numpy_to_onnxruntime"] >= r["bar"] else "MISSES"
+    print(f"numpy / onnxruntime throughput: {r['ratio_numpy_to_onnxruntime']:.2f}x ({verdict} the {r['bar']}x bar)")
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(json.dumps(r, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
