@@ -12,8 +12,8 @@ two matrix products and no Python loop touches a pixel):
      shrinking, linear interpolation when enlarging a tiny drawing;
   2. stroke width brought into MNIST's range at that resolution (a pen much thinner or thicker
      than MNIST's is widened or narrowed by a grey dilation or erosion), then
-  3. intermediate -> 28x28 by 4:1 area averaging, shifted by a fraction of a pixel so the centre
-     of mass lands exactly where MNIST puts it.
+  3. intermediate -> 28x28 by area averaging (about 4:1), shifted by a fraction of a pixel so the
+     centre of mass lands exactly where MNIST puts it.
 
 numpy only: the same file runs in the page (Pyodide, numpy 2.0).
 """
@@ -29,9 +29,11 @@ CENTRE = 14.5  # where MNIST's centre of mass sits, in continuous coordinates (p
 FLOOR = 0.05  # ink fainter than this is paper, not ink (keeps faint smudges out of the box and the centre)
 
 # Stroke width of MNIST digits in output pixels, estimated as 2 * area / perimeter of the ink
-# (see stroke_width): median 2.0, 5th-95th percentile 1.3-3.1. Drawings outside this band are
-# brought back to the near edge of it; widths inside are left as the writer drew them.
+# (see stroke_width): median 2.0, 5th-95th percentile 1.3-3.1. Widths inside [THINNEST, THICKEST]
+# are left as the writer drew them. A thinner pen (a 1-px line says nothing about how bold the
+# writer meant it) is widened to MNIST's typical width; a thicker one is narrowed to the band.
 THINNEST, THICKEST = 1.5, 3.2
+TYPICAL = 2.0
 MAX_WIDEN, MAX_NARROW = 4, 2  # the most a stroke is dilated / eroded, in intermediate pixels per side
 
 
@@ -161,7 +163,7 @@ def to_mnist(ink: np.ndarray) -> np.ndarray:
     # 2. stroke width into MNIST's band
     width = stroke_width(fine) / OVERSAMPLE
     if 0 < width < THINNEST:
-        radius = min(MAX_WIDEN, round((THINNEST - width) * OVERSAMPLE / 2))
+        radius = min(MAX_WIDEN, round((TYPICAL - width) * OVERSAMPLE / 2))
     elif width > THICKEST:
         radius = -min(MAX_NARROW, round((width - THICKEST) * OVERSAMPLE / 2))
     else:
@@ -170,9 +172,10 @@ def to_mnist(ink: np.ndarray) -> np.ndarray:
     if adjusted.max() > 0.5:  # an erosion that would erase the whole digit is not applied
         fine = adjusted
 
-    # 3. intermediate -> 28x28, centre of mass to CENTRE
+    # 3. intermediate -> 28x28, centre of mass to CENTRE; the longer side back to BOX even if a
+    #    dilation grew it (MNIST's 20 px include the stroke's own width)
     com_row, com_col = centre_of_mass(fine)
-    step = 1.0 / OVERSAMPLE
+    step = BOX / max(fine.shape)
     out = resample(fine, (SIZE, SIZE), step, (CENTRE - com_row * step, CENTRE - com_col * step))
     darkest = out.max()
     return (out / darkest if darkest > 0 else out).astype(np.float32, copy=False)
