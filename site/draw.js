@@ -1,0 +1,249 @@
+// The drawing surface. Pointer events (mouse, touch and pen) become strokes kept as point lists,
+// so Undo can drop the last one and a resize can redraw them all. Whenever the ink changes (a
+// stroke ends, Undo, Clear) the ink goes to Python as an "ink" event on #canvas, whose detail is
+//   {version, width, height, scale, strokes, data}
+// data being the ink's coverage (0..255, one byte a pixel, row-major) rendered from the strokes
+// at `scale` ink pixels per CSS pixel, at most INK_MAX pixels on the longer side. Every decision
+// about digits is Python's (site/digits/); this file only draws and hands the ink over.
+
+const INK_MAX = 400; // longest side of the ink image handed to Python, in pixels
+const PEN = 0.045; // stroke width as a fraction of the canvas' shorter side: scales with the canvas
+const MIN_STEP = 0.75; // CSS pixels: closer points add nothing but work
+
+const canvas = document.getElementById("canvas");
+const overlay = document.getElementById("overlay");
+const undoButton = document.getElementById("undo");
+const clearButton = document.getElementById("clear");
+const ctx = canvas.getContext("2d");
+const marks = overlay.getContext("2d");
+
+let strokes = []; // [[x, y], ...] per stroke, in CSS pixels of the canvas at `size`
+let current = null; // the stroke being drawn: {id: pointerId, points}
+let size = { w: 0, h: 0 }; // the canvas' CSS size
+let version = 0; // grows with every change of the ink; Python echoes it back (data-ink)
+let lastMarks = [];
+let inkScale = 1; // ink pixels per CSS pixel, as last handed to Python
+let pending = false;
+let colours = {};
+
+const penWidth = () => Math.max(2, PEN * Math.min(size.w, size.h));
+
+function readColours() {
+  const style = getComputedStyle(document.documentElement);
+  const get = (name, fallback) => style.getPropertyValue(name).trim() || fallback;
+  colours = { ink: get("--ink", "#111"), mark: get("--accent", "#2563eb"), unsure: get("--warn", "#b45309"),
+              onMark: get("--on-accent", "#fff") };
+}
+
+// A stroke as a smooth path: quadratic curves through the midpoints of successive points.
+function trace(c, points) {
+  c.beginPath();
+  const [x0, y0] = points[0];
+  c.moveTo(x0, y0);
+  if (points.length === 1) {
+    c.lineTo(x0 + 0.01, y0); // a dot: round caps make it a disc
+  } else {
+    for (let i = 1; i < points.length - 1; i++) {
+      const [x, y] = points[i];
+      const [nx, ny] = points[i + 1];
+      c.quadraticCurveTo(x, y, (x + nx) / 2, (y + ny) / 2);
+    }
+    const [xl, yl] = points[points.length - 1];
+    c.lineTo(xl, yl);
+  }
+  c.stroke();
+}
+
+function paint(c, all, width, colour) {
+  c.lineCap = "round";
+  c.lineJoin = "round";
+  c.lineWidth = width;
+  c.strokeStyle = colour;
+  for (const points of all) trace(c, points);
+}
+
+let frame = 0;
+function redraw() {
+  frame = 0;
+  ctx.clearRect(0, 0, size.w, size.h);
+  paint(ctx, current ? [...strokes, current.points] : strokes, penWidth(), colours.ink);
+}
+const scheduleRedraw = () => { if (!frame) frame = requestAnimationFrame(redraw); };
+
+// --- the ink handed to Python ---------------------------------------------------------------
+
+function ink() {
+  const scale = Math.min(1, INK_MAX / Math.max(size.w, size.h, 1));
+  const width = Math.max(1, Math.round(size.w * scale));
+  const height = Math.max(1, Math.round(size.h * scale));
+  inkScale = scale;
+  const surface = typeof OffscreenCanvas === "function"
+    ? new OffscreenCanvas(width, height)
+    : Object.assign(document.createElement("canvas"), { width, height });
+  const c = surface.getContext("2d", { willReadFrequently: true });
+  c.scale(scale, scale);
+  paint(c, strokes, penWidth(), "#000");
+  const rgba = c.getImageData(0, 0, width, height).data;
+  const data = new Uint8Array(width * height);
+  for (let i = 0; i < data.length; i++) data[i] = rgba[4 * i + 3];
+  return { version, width, height, scale, strokes: strokes.length, data };
+}
+
+function emit() {
+  pending = false;
+  canvas.dispatchEvent(new CustomEvent("ink", { detail: ink() }));
+}
+
+function changed() {
+  version += 1;
+  canvas.dataset.version = version;
+  undoButton.disabled = clearButton.disabled = strokes.length === 0;
+  document.body.classList.toggle("has-ink", strokes.length > 0);
+  mark([]);
+  scheduleRedraw();
+  // Let the browser paint the finished stroke first, then read (Python blocks the main thread
+  // for the few milliseconds a reading takes). Changes in quick succession are read once.
+  if (!pending) {
+    pending = true;
+    requestAnimationFrame(() => setTimeout(emit, 0));
+  }
+}
+
+// --- pointer input -----------------------------------------------------------------------------
+
+function point(event) {
+  const rect = canvas.getBoundingClientRect();
+  return [event.clientX - rect.left, event.clientY - rect.top];
+}
+
+function add(points, p) {
+  const last = points[points.length - 1];
+  if (!last || Math.hypot(p[0] - last[0], p[1] - last[1]) >= MIN_STEP) points.push(p);
+}
+
+canvas.addEventListener("pointerdown", (event) => {
+  if (current || (event.pointerType === "mouse" && event.button !== 0)) return;
+  event.preventDefault();
+  canvas.setPointerCapture?.(event.pointerId);
+  current = { id: event.pointerId, points: [point(event)] };
+  mark([]);
+  scheduleRedraw();
+});
+
+canvas.addEventListener("pointermove", (event) => {
+  if (!current || event.pointerId !== current.id) return;
+  event.preventDefault();
+  const events = event.getCoalescedEvents?.() ?? [];
+  for (const e of events.length ? events : [event]) add(current.points, point(e));
+  scheduleRedraw();
+});
+
+function end(event) {
+  if (!current || event.pointerId !== current.id) return;
+  if (event.type === "pointerup") add(current.points, point(event));
+  strokes.push(current.points);
+  current = null;
+  changed();
+}
+canvas.addEventListener("pointerup", end);
+canvas.addEventListener("pointercancel", end);
+canvas.addEventListener("lostpointercapture", end);
+// No scrolling, zooming or text selection while drawing (touch-action: none does the rest).
+canvas.addEventListener("touchstart", (event) => event.preventDefault(), { passive: false });
+canvas.addEventListener("contextmenu", (event) => event.preventDefault());
+
+// --- Clear and Undo: buttons and keys ---------------------------------------------------------
+
+function clear() {
+  if (!strokes.length && !current) return;
+  strokes = [];
+  current = null;
+  changed();
+}
+
+function undo() {
+  if (!strokes.length) return;
+  strokes.pop();
+  changed();
+}
+
+clearButton.addEventListener("click", clear);
+undoButton.addEventListener("click", undo);
+document.addEventListener("keydown", (event) => {
+  if (event.defaultPrevented || event.altKey) return;
+  if (event.key === "Escape") {
+    clear();
+  } else if ((event.ctrlKey || event.metaKey) && !event.shiftKey && event.key.toLowerCase() === "z") {
+    event.preventDefault();
+    undo();
+  }
+});
+
+// --- boxes around the digits Python found ---------------------------------------------------------
+
+// boxes: [{left, top, right, bottom, label, unsure}] in ink pixels (as Python received them)
+function mark(boxes, scale) {
+  lastMarks = boxes ? Array.from(boxes) : [];
+  marks.clearRect(0, 0, size.w, size.h);
+  if (!lastMarks.length) return;
+  const k = 1 / (scale || inkScale);
+  const pad = penWidth() * 0.25;
+  const font = Math.round(Math.max(12, Math.min(18, size.h * 0.05)));
+  marks.font = `600 ${font}px system-ui, sans-serif`;
+  marks.textBaseline = "middle";
+  for (const box of lastMarks) {
+    const x = box.left * k - pad, y = box.top * k - pad;
+    const w = (box.right - box.left) * k + 2 * pad, h = (box.bottom - box.top) * k + 2 * pad;
+    const colour = box.unsure ? colours.unsure : colours.mark;
+    marks.setLineDash(box.unsure ? [4, 4] : []);
+    marks.lineWidth = 1.5;
+    marks.strokeStyle = colour;
+    marks.strokeRect(x, y, w, h);
+    const text = box.unsure ? `${box.label}?` : String(box.label);
+    const tw = marks.measureText(text).width + 10;
+    const ty = y - font - 6 >= 0 ? y - font - 6 : y + h + 2;
+    marks.fillStyle = colour;
+    marks.fillRect(x, ty, tw, font + 6);
+    marks.fillStyle = colours.onMark;
+    marks.fillText(text, x + 5, ty + (font + 6) / 2);
+  }
+}
+
+// --- size: the canvas follows its CSS box; the strokes follow the canvas --------------------
+
+function resize() {
+  const rect = canvas.getBoundingClientRect();
+  const w = rect.width, h = rect.height;
+  if (!w || !h || (w === size.w && h === size.h)) return;
+  const dpr = window.devicePixelRatio || 1;
+  if (size.w && strokes.length) {
+    const k = Math.min(w / size.w, h / size.h);
+    strokes = strokes.map((points) => points.map(([x, y]) => [x * k, y * k]));
+  }
+  size = { w, h };
+  for (const c of [canvas, overlay]) {
+    c.width = Math.round(w * dpr);
+    c.height = Math.round(h * dpr);
+    c.getContext("2d").setTransform(dpr, 0, 0, dpr, 0, 0);
+  }
+  redraw();
+  if (strokes.length) changed(); // boxes and reading follow the new geometry
+}
+
+new ResizeObserver(resize).observe(canvas);
+matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
+  readColours();
+  redraw();
+  mark(lastMarks);
+});
+readColours();
+resize();
+
+window.pad = {
+  clear,
+  undo,
+  emit, // read the current ink now (app.py calls this once Python is ready)
+  mark,
+  get version() { return version; },
+  get strokes() { return strokes.length; },
+};
