@@ -1,0 +1,370 @@
+"""End-to-end: the real page in a real headless Chromium (Debian's), driven by Playwright.
+
+Every request to a host other than 127.0.0.1 is aborted, and each test checks that none was
+even attempted. Digits are drawn with the mouse, stroke by stroke, along paths traced from
+MNIST test images (thinned to a skeleton, then walked), at different sizes and places.
+
+One browser serves the whole module; the main page is loaded once and shared by the tests that
+draw on it (Pyodide takes a few seconds to start on every load).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+VIEWPORT = {"width": 1280, "height": 860}
+SCREENSHOT = REPO / "docs" / "screenshot.png"
+READY_TIMEOUT = 90_000  # ms; Pyodide starts in a few seconds, but CI machines can be busy
+STATUS = "document.documentElement.dataset.status"
+
+if not (REPO / "site" / "vendor" / ".complete").is_file():
+    pytest.skip("the Python runtime is not built: run `make runtime`", allow_module_level=True)
+if not Path(CHROMIUM).exists():
+    pytest.skip("Debian's chromium is not installed: run `make browser`", allow_module_level=True)
+
+
+# --- MNIST digits as pen strokes ------------------------------------------------------------------
+
+
+def thin(mask: np.ndarray) -> np.ndarray:
+    """Zhang-Suen thinning: a binary image -> its one-pixel-wide skeleton."""
+    img = np.pad(mask.astype(np.uint8), 1)
+    while True:
+        changed = False
+        for step in (0, 1):
+            c = img[1:-1, 1:-1]
+            p2, p3, p4 = img[:-2, 1:-1], img[:-2, 2:], img[1:-1, 2:]
+            p5, p6, p7 = img[2:, 2:], img[2:, 1:-1], img[2:, :-2]
+            p8, p9 = img[1:-1, :-2], img[:-2, :-2]
+            ring = [p2, p3, p4, p5, p6, p7, p8, p9, p2]
+            neighbours = sum(ring[:-1])
+            transitions = sum((a == 0) & (b == 1) for a, b in zip(ring, ring[1:], strict=False))
+            if step == 0:
+                side = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
+            else:
+                side = (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
+            kill = (c == 1) & (neighbours >= 2) & (neighbours <= 6) & (transitions == 1) & side
+            if kill.any():
+                c[kill] = 0
+                changed = True
+        if not changed:
+            return img[1:-1, 1:-1]
+
+
+def strokes_of(image: np.ndarray, level: int = 110) -> list[list[tuple[float, float]]]:
+    """An MNIST image (28x28 uint8) -> pen strokes, (row, col) points along its skeleton."""
+    skeleton = thin(image >= level)
+    left = {(int(r), int(c)) for r, c in zip(*np.nonzero(skeleton), strict=True)}
+    everything = set(left)
+
+    def around(p):
+        straight = [(p[0] + dr, p[1] + dc) for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1))]
+        diagonal = [(p[0] + dr, p[1] + dc) for dr, dc in ((-1, -1), (-1, 1), (1, -1), (1, 1))]
+        return [q for q in straight + diagonal if q in everything]
+
+    strokes = []
+    while left:
+        # Start at an end of a line if there is one (top-most first), else anywhere on a loop.
+        ends = sorted(p for p in left if len(around(p)) == 1)
+        start = ends[0] if ends else min(left)
+        path, p = [start], start
+        left.discard(start)
+        while True:
+            nxt = [q for q in around(p) if q in left]
+            if not nxt:
+                # Join the line to where it meets an already drawn one, or close a loop.
+                joins = [q for q in around(p) if q not in path[-3:]]
+                if joins and len(path) > 2:
+                    path.append(joins[0])
+                break
+            p = nxt[0]
+            path.append(p)
+            left.discard(p)
+        if len(path) >= 3 or len(everything) < 6:
+            strokes.append(path)
+    # Smooth the pixel staircase a little (a moving average; the ends stay put).
+    smooth = []
+    for path in strokes:
+        a = np.array(path, float)
+        if len(a) > 4:
+            a[1:-1] = (a[:-2] + a[1:-1] + a[2:]) / 3
+        smooth.append([(float(r), float(c)) for r, c in a])
+    return smooth
+
+
+# --- the page ------------------------------------------------------------------------------------
+
+
+def guarded_context(browser, **options):
+    """A browser context where anything not on 127.0.0.1 is aborted, and recorded."""
+    context = browser.new_context(viewport=VIEWPORT, **options)
+    outside: list[str] = []
+
+    def local(url: str) -> bool:
+        parsed = urlparse(url)
+        return parsed.scheme not in ("http", "https", "ws", "wss") or parsed.hostname == "127.0.0.1"
+
+    def gate(route):
+        if local(route.request.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", gate)
+    context.on("request", lambda request: None if local(request.url) else outside.append(request.url))
+    return context, outside
+
+
+def wait_ready(page, timeout=READY_TIMEOUT) -> str:
+    page.wait_for_function(f"{STATUS} !== 'loading'", timeout=timeout)
+    return page.evaluate(STATUS)
+
+
+class Pad:
+    """Draws on #canvas with the mouse and waits for the page's reading."""
+
+    def __init__(self, page):
+        self.page = page
+
+    @property
+    def box(self):
+        return self.page.locator("#canvas").bounding_box()
+
+    def stroke(self, points):
+        mouse = self.page.mouse
+        mouse.move(*points[0])
+        mouse.down()
+        for x, y in points[1:]:
+            mouse.move(x, y, steps=2)
+        mouse.up()
+
+    def digit(self, image: np.ndarray, height: float, cx: float, cy: float) -> None:
+        """Trace an MNIST image as strokes: its ink `height` (a fraction of the canvas height)
+        tall, centred at (cx, cy) (fractions of the canvas width and height)."""
+        box = self.box
+        rows, cols = np.nonzero(image >= 110)
+        scale = height * box["height"] / (rows.max() - rows.min() + 1)
+        r0, c0 = (rows.max() + rows.min()) / 2, (cols.max() + cols.min()) / 2
+        x0, y0 = box["x"] + cx * box["width"], box["y"] + cy * box["height"]
+        for path in strokes_of(image):
+            self.stroke([(x0 + (c - c0) * scale, y0 + (r - r0) * scale) for r, c in path])
+
+    def reading(self, timeout=20_000) -> str:
+        """The text of #prediction once the page has read the current ink."""
+        version = self.page.evaluate("pad.version")
+        self.page.wait_for_selector(f'#prediction[data-ink="{version}"]', state="attached", timeout=timeout)
+        return self.page.text_content("#prediction")
+
+    def count(self) -> int:
+        return int(self.page.get_attribute("#prediction", "data-count"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def one_piece(image: np.ndarray, level: int = 110) -> bool:
+    """True if the image's ink is one 8-connected piece (a pen draws it without gaps)."""
+    ink = image >= level
+    seen = np.zeros_like(ink)
+    stack = [tuple(np.argwhere(ink)[0])]
+    while stack:
+        r, c = stack.pop()
+        if 0 <= r < 28 and 0 <= c < 28 and ink[r, c] and not seen[r, c]:
+            seen[r, c] = True
+            stack.extend((r + dr, c + dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1))
+    return bool((seen == ink).all())
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    """MNIST's test images, and for each digit the first test image drawn as one piece (a few
+    MNIST digits are broken, e.g. a 5 whose hat floats apart: a reading of two digits is fair)."""
+    from training.data import load
+
+    data = load()
+    firsts = {label: next(int(i) for i in np.flatnonzero(data.y_test == label) if one_piece(data.x_test[i]))
+              for label in range(10)}
+    return data.x_test, data.y_test, firsts
+
+
+@pytest.fixture(scope="module")
+def session(browser, server):
+    """The page, loaded once (cold), shared by the drawing tests; its context keeps the
+    service worker for the offline test."""
+    context, outside = guarded_context(browser)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    start = time.perf_counter()
+    page.goto(f"{server}/")
+    status = wait_ready(page)
+    cold = time.perf_counter() - start
+    yield {"page": page, "context": context, "outside": outside, "errors": errors, "status": status,
+           "cold": cold, "url": f"{server}/"}
+    context.close()
+
+
+@pytest.fixture
+def pad(session):
+    page = session["page"]
+    if page.evaluate("pad.strokes"):
+        page.keyboard.press("Escape")
+    Pad(page).reading()
+    yield Pad(page)
+    assert session["outside"] == [], f"requests left the site: {session['outside']}"
+
+
+# --- tests ---------------------------------------------------------------------------------------
+
+
+def test_page_becomes_ready(session):
+    page = session["page"]
+    assert session["status"] == "ready", page.text_content("#status")
+    print(f"\ncold load: ready after {session['cold']:.1f} s (page clock {page.get_attribute('html', 'data-ready-ms')} ms)")
+    assert page.text_content("#prediction") == ""
+    assert page.get_attribute("#prediction", "aria-live") in ("polite", "assertive")
+    assert session["errors"] == []
+    assert session["outside"] == []
+
+
+def test_blank_canvas_shows_no_digit(pad):
+    page = pad.page
+    assert pad.reading() == ""
+    assert page.is_disabled("#clear") and page.is_disabled("#undo")
+    assert page.text_content("#probabilities li:first-child .p") == "–"
+
+
+def test_mnist_digits_drawn_with_the_mouse_are_read(pad, mnist):
+    x_test, y_test, firsts = mnist
+    # (label, height as a fraction of the canvas, centre x, centre y): sizes and places vary.
+    plan = [(0, 0.55, 0.5, 0.5), (1, 0.7, 0.3, 0.45), (2, 0.45, 0.7, 0.55), (3, 0.8, 0.5, 0.5),
+            (4, 0.35, 0.25, 0.3), (5, 0.6, 0.6, 0.5), (6, 0.5, 0.4, 0.6), (7, 0.75, 0.5, 0.48),
+            (8, 0.4, 0.75, 0.4), (9, 0.65, 0.45, 0.5)]
+    wrong = []
+    for label, height, cx, cy in plan:
+        pad.page.keyboard.press("Escape")
+        before = pad.count()
+        pad.digit(x_test[firsts[label]], height, cx, cy)
+        text = pad.reading()
+        assert pad.count() > before
+        if text != str(label):
+            wrong.append((label, text, pad.page.text_content("#verdict")))
+    assert wrong == [], f"misread (label, read, verdict): {wrong}"
+
+
+def test_a_two_digit_number_is_read_as_a_number(pad, mnist):
+    x_test, _, firsts = mnist
+    pad.digit(x_test[firsts[4]], 0.55, 0.33, 0.5)
+    pad.digit(x_test[firsts[2]], 0.55, 0.62, 0.5)
+    assert pad.reading() == "42"
+    assert pad.page.locator("#choices button").count() == 2
+
+
+def test_undo_and_clear_with_buttons_and_keys(pad, mnist):
+    page = pad.page
+    x_test, _, firsts = mnist
+    pad.digit(x_test[firsts[7]], 0.6, 0.3, 0.5)
+    strokes_of_seven = page.evaluate("pad.strokes")
+    pad.stroke([(pad.box["x"] + pad.box["width"] * 0.7, pad.box["y"] + pad.box["height"] * y) for y in
+                np.linspace(0.2, 0.8, 12)])  # a 1
+    assert pad.reading() == "71"
+    page.keyboard.press("Control+z")
+    assert pad.reading() == "7"
+    assert page.evaluate("pad.strokes") == strokes_of_seven
+    page.click("#undo")
+    assert page.evaluate("pad.strokes") == strokes_of_seven - 1
+    pad.reading()
+    page.click("#clear")
+    assert pad.reading() == ""
+    assert page.evaluate("pad.strokes") == 0
+    pad.digit(x_test[firsts[3]], 0.6, 0.5, 0.5)
+    assert pad.reading() == "3"
+    page.keyboard.press("Escape")
+    assert pad.reading() == ""
+    assert page.is_disabled("#clear")
+
+
+def test_layer_view_and_screenshot(pad, mnist):
+    page = pad.page
+    x_test, _, firsts = mnist
+    pad.digit(x_test[firsts[4]], 0.6, 0.36, 0.5)
+    pad.digit(x_test[firsts[2]], 0.6, 0.64, 0.5)
+    assert pad.reading() == "42"
+    page.click("#layers summary")
+    page.wait_for_selector("#layer-pictures canvas")
+    pictures = page.locator("#layer-pictures figure").count()
+    assert pictures >= 5  # the input, two convolutions, pooling, dense, softmax ...
+    page.click("#layers summary")
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_second_visit_works_offline(session, mnist):
+    page, context = session["page"], session["context"]
+    # The service worker caches the site once the first visit is ready.
+    page.wait_for_selector("html[data-offline='ready']", state="attached", timeout=60_000)
+    start = time.perf_counter()
+    page.reload()
+    assert wait_ready(page) == "ready"
+    warm = time.perf_counter() - start
+    context.set_offline(True)
+    try:
+        start = time.perf_counter()
+        page.reload()
+        assert wait_ready(page) == "ready", page.text_content("#status")
+        offline = time.perf_counter() - start
+        pad = Pad(page)
+        x_test, _, firsts = mnist
+        pad.digit(x_test[firsts[5]], 0.6, 0.5, 0.5)
+        assert pad.reading() == "5"
+    finally:
+        context.set_offline(False)
+    print(f"\nready: cold {session['cold']:.1f} s, warm reload {warm:.1f} s, offline reload {offline:.1f} s")
+    assert session["outside"] == []
+
+
+@pytest.mark.parametrize(
+    ("what", "path", "body", "expected"),
+    [
+        ("missing weights", "**/model/digits.npz", None, "weights"),
+        ("corrupt weights", "**/model/digits.npz", b"PK\x03\x04 this is not a weight file", "corrupt"),
+        ("runtime fails to load", "**/vendor/pyodide/pyodide.asm.wasm", None, "Python runtime failed to load"),
+    ],
+)
+def test_errors_give_a_readable_message(browser, server, what, path, body, expected):
+    context, outside = guarded_context(browser)
+    if body is None:
+        context.route(path, lambda route: route.fulfill(status=404, body="404 Not Found"))
+    else:
+        context.route(path, lambda route: route.fulfill(status=200, body=body,
+                                                         content_type="application/octet-stream"))
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/")
+        assert wait_ready(page) == "error"
+        message = page.text_content("#status")
+        assert expected in message, message
+        assert page.is_visible("#status")
+        assert outside == []
+    finally:
+        context.close()
