@@ -211,20 +211,24 @@ def save(fig, path: Path, dpi: int = 100) -> None:
 
 
 def plot_confusion(m: np.ndarray, path: Path) -> None:
+    """Counts in every cell; the diagonal (right) in one pale blue, errors in orange-red on a log scale."""
     plt = pyplot()
-    from matplotlib.colors import LogNorm
+    from matplotlib.colors import ListedColormap, LogNorm
 
     fig, ax = plt.subplots(figsize=(6.6, 5.8), layout="constrained")
-    cmap = plt.get_cmap("Blues").with_extremes(bad="white")
-    shown = np.ma.masked_equal(m, 0)
-    norm = LogNorm(vmin=1, vmax=max(2, m.max()))
-    image = ax.imshow(shown, cmap=cmap, norm=norm)
+    diagonal = np.eye(10, dtype=bool)
+    off = np.where(diagonal, 0, m)
+    ax.imshow(np.ma.masked_where(~diagonal, m), cmap=ListedColormap(["#c6dbef"]))
+    cmap = plt.get_cmap("OrRd").with_extremes(bad="white")
+    norm = LogNorm(vmin=0.6, vmax=max(3, off.max()))  # vmin below 1: a single error is clearly tinted
+    image = ax.imshow(np.ma.masked_where(diagonal | (m == 0), m), cmap=cmap, norm=norm)
     for t in range(10):
         for p in range(10):
-            if m[t, p]:
-                dark = norm(m[t, p]) > 0.55
-                ax.text(p, t, str(m[t, p]), ha="center", va="center", fontsize=8.5 if t == p else 9.5,
-                        color="white" if dark else "black", fontweight="normal" if t == p else "bold")
+            if t == p:
+                ax.text(p, t, str(m[t, p]), ha="center", va="center", fontsize=8.5, color="#08306b")
+            elif m[t, p]:
+                ax.text(p, t, str(m[t, p]), ha="center", va="center", fontsize=10, fontweight="bold",
+                        color="white" if norm(m[t, p]) > 0.6 else "black")
     ax.set_xticks(range(10))
     ax.set_yticks(range(10))
     ax.set_xlabel("what the network said")
@@ -236,8 +240,11 @@ def plot_confusion(m: np.ndarray, path: Path) -> None:
     ax.grid(which="minor", color="#dddddd", linewidth=0.6)
     ax.tick_params(which="minor", length=0)
     bar = fig.colorbar(image, ax=ax, shrink=0.85, pad=0.02)
-    bar.set_label("test digits (log scale)")
-    errors, total = int(m.sum() - np.trace(m)), int(m.sum())
+    ticks = [t for t in (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000) if t <= norm.vmax]
+    bar.set_ticks(ticks, labels=[str(t) for t in ticks])
+    bar.minorticks_off()
+    bar.set_label("errors in the cell (log scale)")
+    errors, total = int(off.sum()), int(m.sum())
     ax.set_title(f"Confusion matrix: {total:,} MNIST test digits, {errors:,} wrong (off the diagonal)",
                  fontsize=10.5, pad=8)
     save(fig, path)
@@ -293,9 +300,10 @@ def plot_calibration(bins: list[dict], ece: float, path: Path) -> None:
             label="accuracy of the digits in the bin")
     top.scatter(centres, [b["mean_confidence"] for b in full], marker="_", s=260, color="#d1495b", linewidths=2,
                 zorder=3, label="their mean confidence")
-    for c, b in zip(centres, full, strict=True):
-        top.annotate(f"{b['accuracy']:.0%}" if b["accuracy"] < 0.995 else f"{b['accuracy']:.1%}",
-                     (c, b["accuracy"]), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=8)
+    for c, b in zip(centres, full, strict=True):  # above the bar and its confidence mark
+        top.annotate(f"{b['accuracy']:.0%}" if b["accuracy"] < 0.995 else f"{b['accuracy']:.2%}",
+                     (c, max(b["accuracy"], b["mean_confidence"])), textcoords="offset points", xytext=(0, 4),
+                     ha="center", fontsize=8)
     top.set_xlim(0, 1)
     top.set_ylim(0, 1.08)
     top.set_ylabel("accuracy")
@@ -315,9 +323,13 @@ def plot_calibration(bins: list[dict], ece: float, path: Path) -> None:
     save(fig, path)
 
 
+def mantissa(v: float) -> int:
+    return round(v / 10 ** np.floor(np.log10(v))) if v > 0 else 0
+
+
 def plot_training(history: dict[str, np.ndarray], shipped_accuracy: float, path: Path) -> None:
     plt = pyplot()
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
     epochs = history["epoch"] + 1
     panels = 3 if "learning_rate" in history else 2
@@ -330,7 +342,7 @@ def plot_training(history: dict[str, np.ndarray], shipped_accuracy: float, path:
     loss.plot(epochs, history["val_loss"], label="test", **test_style)
     loss.set_yscale("log")
     loss.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    loss.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:.1g}"[0] in "235" else ""))
+    loss.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if mantissa(v) in (2, 5) else ""))
     loss.set_title("loss (cross-entropy, log scale)")
     loss.set_xlabel("epoch")
     loss.legend(fontsize=8.5, frameon=False)
@@ -364,8 +376,7 @@ def plot_training(history: dict[str, np.ndarray], shipped_accuracy: float, path:
         rate.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
     for ax in axes:
         ax.set_xlim(0.5, epochs.max() + 0.5)
-        if epochs.max() <= 12:
-            ax.set_xticks(epochs)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     save(fig, path)
 
 
@@ -508,7 +519,7 @@ def markdown(f: dict, card: dict, history, out: Path, model_dir: Path, images: d
     sure = f" and the network is right about {pct(u['accuracy_of_sure'])} of the others" if u["accuracy_of_sure"] else ""
     add(f"- **Confidence is a hint, not a guarantee.** The page marks a digit \"not sure\" when its top "
         f"probability is below {UNSURE_BELOW:g} (`digits.UNSURE_BELOW`). On MNIST test that flags "
-        f"{u['count']:,} digits ({pct(u['share'])}){sure}; it catches {flagged} of the {errors:,} errors, the other "
+        f"{u['count']:,} digits ({pct(u['share'])}){sure}; it catches {flagged:,} of the {errors:,} errors, the other "
         f"{errors - flagged:,} are made with confidence ≥ {UNSURE_BELOW:g} (see [the gallery](#every-misclassified-test-digit)).")
     add("- **Not for** anything where a misread digit costs something (cheques, forms, postcodes, grading): it is a "
         "demo. Styles rare in MNIST (crossed sevens, ones with a long flag, open fours, digits of other scripts) "
@@ -568,7 +579,8 @@ def markdown(f: dict, card: dict, history, out: Path, model_dir: Path, images: d
         f"{f['ece_bins']} equal-width confidence bins and comparing each bin's accuracy with its mean confidence "
         f"gives an **expected calibration error (ECE) of {pct(f['ece'])}** (the count-weighted mean of "
         f"|accuracy − confidence|). Mean confidence is {pct(f['mean_confidence'])} against an accuracy of "
-        f"{pct(acc)}. Almost all digits sit in the top bin, so here is the top end in finer bands:")
+        f"{pct(acc)}. " + ("Almost all digits sit in the top bin, so here is the top end in finer bands:"
+                           if f["calibration_bins"][-1]["count"] > n / 2 else "In coarser and finer bands:"))
     add("")
     add("| confidence | digits | accuracy | mean confidence |")
     add("|---|---:|---:|---:|")
@@ -627,7 +639,7 @@ def markdown(f: dict, card: dict, history, out: Path, model_dir: Path, images: d
         add("Versions used to train and export: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".")
         add("")
     if card.get("exported"):
-        add(f"Exported {card['exported']}. Reproduce: `make train` (about 20 min on 2 cores, then export), then "
+        add(f"Exported {card['exported']}. Reproduce: `make train` (trains, then exports to site/model/), then "
             "`.venv/bin/python -m bench.model_card` for this card.")
         add("")
     return "\n".join(L)
