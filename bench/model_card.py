@@ -481,6 +481,10 @@ def markdown(f: dict, card: dict, history, out: Path, model_dir: Path, images: d
         f"Every accuracy figure below is measured by running that numpy code on the {n:,} MNIST test digits; "
         f"`card.json` from the exporter agrees with it (checked, or this card would not have been written).")
     add("")
+    if settings.get("subset") or settings.get("epochs", 99) < 3:
+        add(f"> **Not the real model:** these files come from a short smoke run ({settings.get('epochs')} epoch(s) on "
+            f"{training.get('train_images', 0):,} images). Retrain with `make train` and regenerate this card.")
+        add("")
     add("| | |")
     add("|---|---|")
     add(f"| **test accuracy** (MNIST, {n:,} digits) | **{pct(acc)}** ({errors:,} errors) |")
@@ -695,7 +699,7 @@ def main(argv: list[str] | None = None) -> int:
     out = a.out.resolve()
     try:
         f = generate(out, a.model_dir.resolve(), a.json.resolve(), a.mnist)
-    except (CardMismatch, cnn.WeightsError, data.DatasetError) as e:
+    except (CardMismatch, cnn.WeightsError, data.DatasetError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(f"test accuracy {pct(f['accuracy'])} ({f['errors']} errors of {f['test_images']:,}), "
