@@ -10,6 +10,8 @@ draw on it (Pyodide takes a few seconds to start on every load).
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -365,6 +367,44 @@ def test_errors_give_a_readable_message(browser, server, what, path, body, expec
         message = page.text_content("#status")
         assert expected in message, message
         assert page.is_visible("#status")
+        assert outside == []
+    finally:
+        context.close()
+
+
+def test_an_update_to_the_site_replaces_the_cache(browser, serve_site, tmp_path):
+    """A copy of the site (hard links: no 20 MB copy) is visited, then one file changes: the next
+    visit still runs from the cache and renews it in the background; the one after runs the new
+    site, and only one cache is left."""
+    root = tmp_path / "site"
+    shutil.copytree(REPO / "site", root, copy_function=os.link)
+    running = serve_site(root)
+    context, outside = guarded_context(browser)
+    page = context.new_page()
+    caches = "caches.keys().then((names) => names.filter((name) => name.startsWith('digits-')))"
+    try:
+        page.goto(f"{running.url}/")
+        assert wait_ready(page) == "ready"
+        page.wait_for_selector("html[data-offline='ready']", state="attached", timeout=60_000)
+        first = page.evaluate(caches)
+        assert len(first) == 1
+
+        index = root / "index.html"
+        html = index.read_text(encoding="utf-8")
+        index.unlink()  # a hard link: write a new file, never through the link into site/
+        index.write_text(html.replace("<title>Digits", "<title>Digits (updated)"), encoding="utf-8")
+        later = time.time() + 5  # a different mtime even on a coarse clock
+        os.utime(index, (later, later))
+
+        page.reload()
+        assert wait_ready(page) == "ready"
+        assert "(updated)" not in page.title()  # this visit ran from the cache ...
+        page.wait_for_selector("html[data-offline='ready']", state="attached", timeout=60_000)
+        second = page.evaluate(caches)
+        assert len(second) == 1 and second != first  # ... and replaced it
+        page.reload()
+        assert wait_ready(page) == "ready"
+        assert "(updated)" in page.title()
         assert outside == []
     finally:
         context.close()
