@@ -28,7 +28,15 @@ layers = document.getElementById("layers")
 layer_pictures = document.getElementById("layer-pictures")
 timing = document.getElementById("timing")
 
-ORDINALS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"]
+
+
+def ordinal(i: int) -> str:
+    """0 -> "1st", 1 -> "2nd", ... (position i counted from 1)."""
+    n = i + 1
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 # A dark-to-bright ramp (after matplotlib's "inferno") for activation pictures: legible on a
 # light page and on a dark one.
 RAMP = np.array([(0, 0, 4), (40, 11, 84), (101, 21, 110), (159, 42, 99), (212, 72, 66), (245, 125, 21),
@@ -135,8 +143,8 @@ def show_layers(image: np.ndarray) -> None:
         figure = document.createElement("figure")
         canvas = document.createElement("canvas")
         put_pixels(canvas, heat(pictures, mask))
-        zoom = max(1, min(6, 240 // max(pictures.shape[1], 1)))
-        canvas.style.width = f"{pictures.shape[1] * zoom}px"
+        width = pictures.shape[1] * 4 if kind is None else min(360, pictures.shape[1] * 6)
+        canvas.style.width = f"{width}px"
         canvas.setAttribute("role", "img")
         canvas.setAttribute("aria-label", caption)
         text = document.createElement("figcaption")
@@ -189,10 +197,9 @@ def explain(reading: digits.Reading) -> str:
         if d.unsure:
             return f"Not sure: {d.label} or {d.runner_up}? ({percent(d.confidence)} vs {percent(float(d.probabilities[d.runner_up]))})"
         return f"{percent(d.confidence)} sure."
-    doubts = [f"the {ORDINALS[i] if i < len(ORDINALS) else f'#{i + 1}'} digit: {d.label} or {d.runner_up}?"
-              for i, d in enumerate(found) if d.unsure]
+    doubts = [f"{d.label} or {d.runner_up}? ({ordinal(i)} digit)" for i, d in enumerate(found) if d.unsure]
     if doubts:
-        return f"A {len(found)}-digit number. Not sure of " + "; ".join(doubts)
+        return f"A {len(found)}-digit number. Not sure: " + ", ".join(doubts)
     return f"A {len(found)}-digit number, every digit at least {percent(min(d.confidence for d in found))} sure."
 
 
@@ -210,7 +217,7 @@ def show(new: digits.Reading, scale: float, version: int, ms: float) -> None:
             button.type = "button"
             button.textContent = f"{d.label}?" if d.unsure else str(d.label)
             button.dataset.index = str(i)
-            button.setAttribute("aria-label", f"details of the {ORDINALS[i] if i < len(ORDINALS) else f'#{i + 1}'} digit, {d.label}")
+            button.setAttribute("aria-label", f"details of the {ordinal(i)} digit, {d.label}")
             buttons.append(button)
     choices.replaceChildren(*buttons)
     choices.hidden = not buttons

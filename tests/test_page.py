@@ -305,6 +305,36 @@ def test_undo_and_clear_with_buttons_and_keys(pad, mnist):
     assert page.is_disabled("#clear")
 
 
+def test_a_finger_and_a_pen_draw_too_and_the_page_does_not_scroll(pad, session):
+    page = pad.page
+    cdp = session["context"].new_cdp_session(page)
+    page.click("#layers summary")  # a long page, so that a swipe could scroll it
+    page.wait_for_selector("#layers[open]")
+    page.evaluate("window.scrollTo(0, 0)")
+    assert page.evaluate("document.documentElement.scrollHeight > innerHeight")
+    box = pad.box
+    x = box["x"] + box["width"] * 0.5
+    ys = [box["y"] + box["height"] * f for f in np.linspace(0.85, 0.15, 12)]  # a swipe upwards
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": ys[0]}]})
+    for y in ys[1:]:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    assert pad.reading() == "1"
+    assert page.evaluate("scrollY") == 0
+    page.keyboard.press("Escape")
+    pad.reading()
+    x = box["x"] + box["width"] * 0.4
+    pen = {"pointerType": "pen", "button": "left", "clickCount": 1}
+    cdp.send("Input.dispatchMouseEvent", {"type": "mousePressed", "x": x, "y": ys[-1], **pen})
+    for y in ys[::-1][1:]:
+        cdp.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y, **pen, "buttons": 1})
+    cdp.send("Input.dispatchMouseEvent", {"type": "mouseReleased", "x": x, "y": ys[0], **pen})
+    assert pad.reading() == "1"
+    assert page.evaluate("scrollY") == 0
+    page.click("#layers summary")
+    cdp.detach()
+
+
 def test_layer_view_and_screenshot(pad, mnist):
     page = pad.page
     x_test, _, firsts = mnist
@@ -372,12 +402,19 @@ def test_errors_give_a_readable_message(browser, server, what, path, body, expec
         context.close()
 
 
+def link_or_copy(source, target):
+    try:
+        os.link(source, target)
+    except OSError:  # another file system
+        shutil.copy2(source, target)
+
+
 def test_an_update_to_the_site_replaces_the_cache(browser, serve_site, tmp_path):
     """A copy of the site (hard links: no 20 MB copy) is visited, then one file changes: the next
     visit still runs from the cache and renews it in the background; the one after runs the new
     site, and only one cache is left."""
     root = tmp_path / "site"
-    shutil.copytree(REPO / "site", root, copy_function=os.link)
+    shutil.copytree(REPO / "site", root, copy_function=link_or_copy)
     running = serve_site(root)
     context, outside = guarded_context(browser)
     page = context.new_page()
