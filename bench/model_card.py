@@ -273,7 +273,9 @@ def plot_errors(meas: Measured, path: Path) -> None:
         ax.axis("off")
     for ax, i in zip(axes.flat, shown, strict=False):
         ax.imshow(meas.x[i], cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
-        ax.set_title(f"{meas.y[i]} → {meas.predicted[i]}  {meas.confidence[i]:.0%}\n#{i}", fontsize=8, linespacing=1.15)
+        c = meas.confidence[i]
+        said = f"{c:.1%}" if 0.99 <= c < 1 else f"{c:.0%}"  # 0.9985 is not "100%"
+        ax.set_title(f"{meas.y[i]} → {meas.predicted[i]}  {said}\n#{i}", fontsize=8, linespacing=1.15)
         ax.axis("on")
         ax.set_xticks([])
         ax.set_yticks([])
@@ -295,13 +297,13 @@ def plot_calibration(bins: list[dict], ece: float, path: Path) -> None:
     width = bins[0]["high"] - bins[0]["low"]
     full = [b for b in bins if b["count"]]
     centres = [b["low"] + width / 2 for b in full]
-    top.plot([0, 1], [0, 1], color="#888888", linestyle="--", linewidth=1, label="perfectly calibrated")
+    top.plot([0, 1], [0, 1], color="#888888", linestyle="--", linewidth=1, label="ideal")
     top.bar(centres, [b["accuracy"] for b in full], width=width * 0.92, color="#4a7fc1", edgecolor="#2b5a94",
-            label="accuracy of the digits in the bin")
+            label="accuracy")
     top.scatter(centres, [b["mean_confidence"] for b in full], marker="_", s=260, color="#d1495b", linewidths=2,
-                zorder=3, label="their mean confidence")
+                zorder=3, label="mean confidence")
     for c, b in zip(centres, full, strict=True):  # above the bar and its confidence mark
-        top.annotate(f"{b['accuracy']:.0%}" if b["accuracy"] < 0.995 else f"{b['accuracy']:.2%}",
+        top.annotate(f"{b['accuracy']:.0%}" if b["accuracy"] < 0.995 or b["accuracy"] == 1 else f"{b['accuracy']:.2%}",
                      (c, max(b["accuracy"], b["mean_confidence"])), textcoords="offset points", xytext=(0, 4),
                      ha="center", fontsize=8)
     top.set_xlim(0, 1)
@@ -595,6 +597,10 @@ def markdown(f: dict, card: dict, history, out: Path, model_dir: Path, images: d
         else:
             add(f"| [{b['low']:g}, {hi} | 0 | - | - |")
     add("")
+    top_band = f["confidence_bands"][-1]
+    if top_band["count"] and top_band["accuracy"] == 1:
+        add(f"Every one of the {top_band['count']:,} digits given a confidence of {top_band['low']:g} or more is right.")
+        add("")
 
     add("## Training")
     add("")
