@@ -262,7 +262,10 @@ def on_choice(event):
 @when("toggle", "#layers")
 def on_layers(event):
     if layers.open and reading is not None and reading.digits:
-        show_layers(reading.digits[selected].image)
+        try:
+            show_layers(reading.digits[selected].image)
+        except Exception as e:  # a bug: say so where the pictures would be
+            layer_pictures.textContent = f"Could not draw the layers ({type(e).__name__}: {e})."
 
 
 # --- go -------------------------------------------------------------------------------------------

@@ -382,6 +382,7 @@ def test_second_visit_works_offline(session, mnist):
         ("corrupt weights", "**/model/digits.npz", b"PK\x03\x04 this is not a weight file", "corrupt"),
         ("runtime fails to load", "**/vendor/pyodide/pyodide.asm.wasm", None, "Python runtime failed to load"),
     ],
+    ids=["missing-weights", "corrupt-weights", "runtime-fails"],
 )
 def test_errors_give_a_readable_message(browser, server, what, path, body, expected):
     context, outside = guarded_context(browser)
@@ -397,6 +398,8 @@ def test_errors_give_a_readable_message(browser, server, what, path, body, expec
         message = page.text_content("#status")
         assert expected in message, message
         assert page.is_visible("#status")
+        if "runtime" in what:  # the details name the file that did not arrive
+            assert "pyodide.asm.wasm: HTTP 404" in page.text_content("#status-detail pre")
         assert outside == []
     finally:
         context.close()
