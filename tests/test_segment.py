@@ -44,8 +44,12 @@ def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
     return len(pairs) == len({p[0] for p in pairs}) == len({p[1] for p in pairs})
 
 
-def stroke(ink: np.ndarray, rows: slice, cols: slice) -> None:
+def stroke(ink: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
     ink[rows, cols] = 1.0
+    return ink
+
+
+bar = stroke
 
 
 # --- connected components -----------------------------------------------------------------
@@ -113,6 +117,21 @@ def test_specks_and_lone_dots_are_not_digits():
     dot[np.hypot(yy - 150, xx - 150) < 9] = 1.0
     assert segment.segment(dot) == []
     assert segment.segment(np.ones((300, 300))) == []  # the canvas filled is not a digit
+
+    bold_zero = np.zeros((300, 300), np.float32)  # drawn so boldly that its hole closed: still a digit
+    bold_zero[(((yy - 150) / 100) ** 2 + ((xx - 150) / 70) ** 2) < 1] = 1.0
+    assert len(segment.segment(bold_zero)) == 1
+    one = bar(np.zeros((300, 300), np.float32), slice(50, 250), slice(140, 160))  # solid, but a line
+    assert len(segment.segment(one)) == 1
+
+
+def test_a_fragment_beside_a_digit_joins_it():
+    ink = np.zeros((300, 500), np.float32)
+    stroke(ink, slice(80, 250), slice(100, 120))  # a 5's body, roughly ...
+    stroke(ink, slice(50, 65), slice(125, 200))  # ... and its hat, drawn off to the right, not touching
+    stroke(ink, slice(60, 250), slice(300, 320))  # another digit
+    pieces = segment.segment(ink)
+    assert [p.box for p in pieces] == [Box(100, 50, 200, 250), Box(300, 60, 320, 250)]
 
 
 def test_a_neighbours_overhang_is_not_part_of_a_digit():

@@ -29,6 +29,10 @@ __all__ = ["Box", "Digit", "Reading", "UNSURE_BELOW", "preprocess", "read", "seg
 # README for the accuracy/coverage trade-off behind this value.
 UNSURE_BELOW = 0.9
 
+# A wide piece is read as touching digits only if the network is less sure than this of it as one
+# digit (and surer of every part): a wide but well-formed 2 or 7 stays whole.
+SPLIT_BELOW = 0.9
+
 
 @dataclass(frozen=True)
 class Digit:
@@ -87,7 +91,8 @@ def read(ink, net, unsure_below: float = UNSURE_BELOW) -> Reading:
 
     ``net`` is a ``digits.cnn.Net`` (anything with ``predict_proba((N, 28, 28)) -> (N, 10)``).
     A piece wide enough to be touching digits is read both whole and split; the split is kept
-    only if the network is more confident of every part than of the whole.
+    only if the network is unsure of the whole (below SPLIT_BELOW) and more confident of every
+    part than of the whole.
     """
     pieces = segment.segment(ink)
     if not pieces:
@@ -105,7 +110,7 @@ def read(ink, net, unsure_below: float = UNSURE_BELOW) -> Reading:
     chosen: list[Piece] = []
     for piece in pieces:
         best, best_confidence = [piece], seen[id(piece)][1].max()
-        for split in piece.splits:
+        for split in piece.splits if best_confidence < SPLIT_BELOW else ():
             weakest = min(seen[id(part)][1].max() for part in split)
             if weakest > best_confidence:
                 best, best_confidence = split, weakest

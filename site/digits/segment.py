@@ -4,11 +4,13 @@
      longer side is at most GRID cells) by vectorised union-find: no Python loop over pixels,
      and a 600x400 canvas costs about as much as a 300x300 one.
   2. Specks (much smaller than the tallest component) are dropped, then components that overlap
-     horizontally are merged: a 5's hat, a 4 or a 7 drawn in two strokes, a broken loop.
+     horizontally are merged: a 5's hat, a 4 or a 7 drawn in two strokes, a broken loop. What is
+     still small and light after that is a fragment of a neighbour (a 5's hat drawn off to the
+     side, a broken stroke): it joins the nearest piece if it is close, else it is dropped.
   3. A piece that is much wider than tall may be two or more touching digits: it carries
      candidate splits (cuts at the emptiest columns), and the reader keeps a split only if the
      network reads every part more confidently than the whole (segmentation by recognition).
-  4. What is left and looks like a dot (roundish and filled) is not a digit either.
+  4. What is left and looks like a dot (small, roundish and filled) or a solid block is not a digit.
 
 numpy only: the same file runs in the page (Pyodide, numpy 2.0).
 """
@@ -27,10 +29,14 @@ LEVEL = 0.3  # a pixel this dark (relative to the darkest) is ink for connectivi
 SPECK = 0.25  # a component whose longer side is under this fraction of the tallest one is a speck
 MIN_EXTENT = 3  # ... and one under this many pixels always is
 MERGE_OVERLAP = 0.5  # merge two pieces overlapping horizontally by this fraction of the narrower
+FRAGMENT_HEIGHT, FRAGMENT_MASS = 0.5, 0.4  # lower and lighter than this (of the tallest, the heaviest): a fragment
+ATTACH_GAP = 0.25  # a fragment this close (fraction of the tallest's height) joins its nearest piece
 SPLIT_ASPECT = 1.2  # a piece this much wider than tall may be touching digits
 DIGIT_ASPECT = 0.75  # a typical digit's width / height, to guess how many digits a wide piece holds
 MAX_SPLIT = 4  # a wide piece is split into at most this many digits (a long line is not 400 ones)
-DOT_FILL, DOT_ASPECT = 0.65, 2.0  # a piece whose ink fills this much of its box, this round, is a dot
+DOT_FILL, DOT_ASPECT = 0.65, 2.0  # a piece whose ink fills this much of its box, this round, ...
+DOT_SIZE = 0.1  # ... and this small (fraction of the canvas' shorter side) is a dot: a bold 0 is not
+SOLID_FILL = 0.9  # no roundish digit fills this much of its box (a filled canvas, a painted-over block)
 MAX_PIECES = 24  # beyond this (noise, confetti) only the largest pieces are read
 
 
@@ -150,10 +156,12 @@ def segment(ink) -> list[Piece]:
         kept = kept[np.argsort(-mass[kept], kind="stable")[:MAX_PIECES]]
 
     groups = merge_overlapping([([int(i) + 1], int(left[i]), int(right[i])) for i in kept])
+    mass = np.bincount(ids, minlength=n)  # coarse cells: a proxy for ink, enough to compare pieces
+    groups = attach_fragments(groups, top, bottom, mass)
     pieces = []
     for members, _, _ in groups:
         piece = cut_out(ink, mask, labels, cell, members)
-        if piece is not None and not looks_like_dot(piece):
+        if piece is not None and not looks_like_dot(piece, min(height, width)):
             pieces.append(piece)
     return sorted(pieces, key=lambda p: (p.box.left + p.box.right) / 2)
 
@@ -179,6 +187,32 @@ def merge_overlapping(groups: list[tuple[list[int], int, int]]) -> list[tuple[li
         if len(merged) == len(groups):
             return merged
         groups = merged
+
+
+def attach_fragments(groups, top, bottom, mass) -> list[tuple[list[int], int, int]]:
+    """Join small, light groups to the nearest proper piece (or drop them if none is close).
+
+    ``top``, ``bottom``, ``mass`` are per component (index = label - 1).
+    """
+    if not groups:
+        return []
+    heights, weights = [], []
+    for members, _, _ in groups:
+        index = np.array(members) - 1
+        heights.append(int(bottom[index].max() - top[index].min()))
+        weights.append(int(mass[index].sum()))
+    tallest, heaviest = max(heights), max(weights)
+    fragment = [h < FRAGMENT_HEIGHT * tallest and w < FRAGMENT_MASS * heaviest for h, w in zip(heights, weights, strict=True)]
+    proper = [list(g) for g, is_fragment in zip(groups, fragment, strict=True) if not is_fragment]
+    for (members, left, right), is_fragment in zip(groups, fragment, strict=True):
+        if not is_fragment:
+            continue
+        gaps = [max(0, max(left, g[1]) - min(right, g[2])) for g in proper]
+        nearest = int(np.argmin(gaps))
+        if gaps[nearest] <= ATTACH_GAP * tallest:
+            host = proper[nearest]
+            proper[nearest] = [host[0] + members, min(host[1], left), max(host[2], right)]
+    return [tuple(g) for g in proper]
 
 
 def cut_out(ink: np.ndarray, mask: np.ndarray, labels: np.ndarray, cell: int, members: list[int]) -> Piece | None:
@@ -235,12 +269,15 @@ def candidate_splits(box: Box, crop: np.ndarray) -> list[list[Piece]]:
     return [parts]
 
 
-def looks_like_dot(piece: Piece) -> bool:
-    """A filled, roundish blob (a tap of the pen, a filled canvas) is not a digit.
+def looks_like_dot(piece: Piece, canvas_side: int) -> bool:
+    """A small filled roundish blob (a tap of the pen) or a solid block is not a digit.
 
-    A disc fills pi/4 = 0.79 of its box; the thickest-drawn 0 or 8 leaves far more paper.
+    A disc fills pi/4 = 0.79 of its box, but so does a 0 or an 8 drawn so boldly that its holes
+    closed: size tells them apart, a tap is about a pen's width, a digit many times that.
     """
     box = piece.box
     long_side, short_side = max(box.width, box.height), max(1, min(box.width, box.height))
     filled = piece.ink.sum(dtype=np.float64) / (box.width * box.height * float(piece.ink.max()))
-    return filled >= DOT_FILL and long_side <= DOT_ASPECT * short_side
+    if long_side > DOT_ASPECT * short_side:  # a line (a 1, a dash) is no dot however solid
+        return False
+    return filled >= SOLID_FILL or (filled >= DOT_FILL and long_side < DOT_SIZE * canvas_side)
