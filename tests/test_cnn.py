@@ -162,14 +162,15 @@ def test_loads_from_bytes(tmp_path):
     assert net.parameters == sum(np.prod(s) + s[-1] for s in [(5, 5, 1, 8), (3, 3, 8, 8), (288, 16), (16, 10)])
 
 
-@settings(max_examples=25, deadline=None)
-@given(h=st.integers(3, 11), w=st.integers(3, 11), c=st.integers(1, 4), k=st.integers(1, 4), seed=st.integers(0, 2**16))
-def test_winograd_3x3_matches_loops(h, w, c, k, seed):
+@settings(max_examples=40, deadline=None)
+@given(h=st.integers(3, 11), w=st.integers(3, 11), c=st.integers(1, 4), k=st.integers(1, 4), seed=st.integers(0, 2**16),
+       m=st.sampled_from([2, 4]))
+def test_winograd_3x3_matches_loops(h, w, c, k, seed, m):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((2, h, w, c)).astype(np.float32)
     weight = rng.standard_normal((3, 3, c, k)).astype(np.float32)
     bias = rng.standard_normal(k).astype(np.float32)
-    got = cnn.conv3x3_winograd(x, cnn.winograd_weights(weight), bias)
+    got = cnn.conv3x3_winograd(x, cnn.winograd_weights(weight, m), bias)
     np.testing.assert_allclose(got, conv2d_loops(x, weight, bias, "valid"), rtol=1e-4, atol=1e-4)
 
 
