@@ -12,6 +12,12 @@ read the URL it prints. Its log goes to a file (RunningServer.log), never to a p
 
 from __future__ import annotations
 
+import os
+
+# One BLAS thread for the whole suite, set before numpy loads: on a shared 2-core machine
+# OpenBLAS's spinning threads turned a 0.3 ms product into 32 ms. The page has no threads either.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import re
 import select
 import signal
