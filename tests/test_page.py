@@ -275,9 +275,9 @@ def test_mnist_digits_drawn_with_the_mouse_are_read(pad, mnist):
 
 def test_a_two_digit_number_is_read_as_a_number(pad, mnist):
     x_test, _, firsts = mnist
-    pad.digit(x_test[firsts[4]], 0.55, 0.33, 0.5)
-    pad.digit(x_test[firsts[2]], 0.55, 0.62, 0.5)
-    assert pad.reading() == "42"
+    pad.digit(x_test[firsts[4]], 0.55, 0.3, 0.5)
+    pad.digit(x_test[firsts[2]], 0.55, 0.68, 0.45)
+    assert pad.reading() == "42", pad.page.text_content("#verdict")
     assert pad.page.locator("#choices button").count() == 2
 
 
@@ -295,6 +295,8 @@ def test_undo_and_clear_with_buttons_and_keys(pad, mnist):
     page.click("#undo")
     assert page.evaluate("pad.strokes") == strokes_of_seven - 1
     pad.reading()
+    pad.digit(x_test[firsts[3]], 0.6, 0.7, 0.5)
+    assert pad.reading().endswith("3")
     page.click("#clear")
     assert pad.reading() == ""
     assert page.evaluate("pad.strokes") == 0
@@ -357,7 +359,7 @@ def test_second_visit_works_offline(session, mnist):
     page.wait_for_selector("html[data-offline='ready']", state="attached", timeout=60_000)
     start = time.perf_counter()
     page.reload()
-    assert wait_ready(page) == "ready"
+    assert wait_ready(page) == "ready", page.text_content("#status")
     warm = time.perf_counter() - start
     context.set_offline(True)
     try:
@@ -424,7 +426,7 @@ def test_an_update_to_the_site_replaces_the_cache(browser, serve_site, tmp_path)
     caches = "caches.keys().then((names) => names.filter((name) => name.startsWith('digits-')))"
     try:
         page.goto(f"{running.url}/")
-        assert wait_ready(page) == "ready"
+        assert wait_ready(page) == "ready", page.text_content("#status")
         page.wait_for_selector("html[data-offline='ready']", state="attached", timeout=60_000)
         first = page.evaluate(caches)
         assert len(first) == 1
@@ -437,13 +439,13 @@ def test_an_update_to_the_site_replaces_the_cache(browser, serve_site, tmp_path)
         os.utime(index, (later, later))
 
         page.reload()
-        assert wait_ready(page) == "ready"
+        assert wait_ready(page) == "ready", page.text_content("#status")
         assert "(updated)" not in page.title()  # this visit ran from the cache ...
         page.wait_for_selector("html[data-offline='ready']", state="attached", timeout=60_000)
         second = page.evaluate(caches)
         assert len(second) == 1 and second != first  # ... and replaced it
         page.reload()
-        assert wait_ready(page) == "ready"
+        assert wait_ready(page) == "ready", page.text_content("#status")
         assert "(updated)" in page.title()
         assert outside == []
     finally:
