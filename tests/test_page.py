@@ -337,12 +337,29 @@ def test_a_finger_and_a_pen_draw_too_and_the_page_does_not_scroll(pad, session):
     cdp.detach()
 
 
+def test_keyboard_reaches_every_control(pad, mnist):
+    page = pad.page
+    x_test, _, firsts = mnist
+    pad.digit(x_test[firsts[1]], 0.6, 0.5, 0.5)
+    assert pad.reading() == "1"
+    page.evaluate("document.activeElement.blur()")
+    reached = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate("document.activeElement.id || document.activeElement.tagName"))
+    for control in ("canvas", "undo", "clear", "SUMMARY"):
+        assert control in reached, reached
+    page.focus("#canvas")
+    page.keyboard.press("Escape")
+    assert pad.reading() == ""
+
+
 def test_layer_view_and_screenshot(pad, mnist):
     page = pad.page
     x_test, _, firsts = mnist
-    pad.digit(x_test[firsts[4]], 0.6, 0.36, 0.5)
-    pad.digit(x_test[firsts[2]], 0.6, 0.64, 0.5)
-    assert pad.reading() == "42"
+    pad.digit(x_test[firsts[4]], 0.6, 0.3, 0.5)
+    pad.digit(x_test[firsts[2]], 0.6, 0.68, 0.5)
+    assert pad.reading() == "42", page.text_content("#verdict")
     page.click("#layers summary")
     page.wait_for_selector("#layer-pictures canvas")
     pictures = page.locator("#layer-pictures figure").count()
