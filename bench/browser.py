@@ -3,30 +3,38 @@
     .venv/bin/python -m bench.browser [--digits 300] [--loads 5] [--out bench/results/browser.json]
 
 One headless Chromium (Debian's, driven by Playwright) against serve.py on 127.0.0.1, serving a
-temporary root: hard links of site/ (vendor/ included), bench/fixtures/ as bench/, and the
-onnxruntime-web files the lab page needs as bench/ort/. Every request to another host is sent to
-a dead proxy (so it fails at once without the cost of Playwright request interception, which
-would also switch the HTTP cache off) and counted. Prints a table and writes JSON.
+temporary root (bench/results/browser-*.tmp/, removed at the end): hard links of site/ (vendor/
+included), bench/fixtures/ as bench/, and the three onnxruntime-web files the lab page needs as
+bench/ort/. Every request to another host goes to a dead proxy (so it fails at once, without the
+cost of Playwright's request interception, which would also switch the HTTP cache off) and is
+counted. Prints a table and writes JSON. About 2.5 minutes here (longer on a busy machine).
 
   1. start-up, cold (a fresh browser context each: empty HTTP cache, no service worker): the
-     real page (index.html, until data-status="ready") against a bare Pyodide + numpy page
-     (bench/fixtures/bare.html), the physical floor; alternating, medians, ratio (bar <= 1.3).
-     Time = performance.now() in the page when data-status turns "ready" (from navigation
-     start). Then the same real page visited again once its service worker has cached the site
-     (warm).
+     real page (index.html, until data-status="ready") against the physical floor, a bare
+     Pyodide + numpy page (bench/fixtures/bare.html: loadPyodide, loadPackage("numpy"), import
+     numpy), and the same with numpy preloaded (bare.html?preload: loadPyodide({packages}), as
+     PyScript does); the three in rotating order, --loads times each; medians, real/bare (bar
+     <= 1.3) and the median of the per-round ratios; when each big file arrived. Time =
+     performance.now() in the page when data-status turns "ready" (from navigation start).
+     After each cold visit, once the service worker reports the site cached, a second visit of
+     the same page (warm).
   2. bytes of the first visit until ready (Chrome DevTools Protocol, encodedDataLength: what
-     crossed the wire, headers included, gzip where serve.py had a .gz copy) against the
+     crossed the wire, headers included, gzip where serve.py has a .gz copy) against the
      uncompressed size of the same files; the biggest files.
   3. one recognition, one digit at a time, p50/p95 over --digits seeded MNIST test digits
      (uint8 / 255), the same float32 bytes for both: numpy (Net.predict_proba inside Pyodide,
-     looped in Python) and onnxruntime-web (wasm, one thread, the shipped digits.onnx); their
-     argmax agreement; digits.read on canvas-like inks. Bar: numpy p50 / ort p50 <= 4.
+     timed inside Python) and onnxruntime-web (wasm, one thread, the shipped digits.onnx),
+     interleaved digit by digit so a busy machine slows both alike; measured after a warm-up
+     that lasts until numpy stops getting faster (V8 first runs Pyodide's wasm from its
+     baseline compiler); the first 20 digits before any warm-up are reported apart. Bar:
+     numpy p50 / ort p50 <= 4 (aim 2). Their argmax agreement; digits.read on canvas-like inks.
   4. effective multiply-adds per second of the forward pass (Net.multiply_adds / p50) as a
      share of a (256x256)@(256x256) product's rate in the same page (better of float32/64).
   5. requests that tried to leave 127.0.0.1 (must be 0), with a probe that proves the counter
      and the block work.
-  And a per-layer profile of the numpy forward pass in Pyodide (im2col vs Winograd, the
-  stages of each, alternative ways to write the products): what makes it slow.
+  And what makes numpy slow in the page: every layer of the shipped net on one digit, with the
+  alternatives (im2col vs Winograd F(2x2)/F(4x4), the products written other ways, the
+  transforms), timed round-robin; and whole forward passes with cheap bit-identical changes.
 """
 
 from __future__ import annotations
@@ -72,7 +80,8 @@ TIMELINE = r"""() => {
   const marks = Object.fromEntries(performance.getEntriesByType("mark").map((m) => [m.name, m.startTime]));
   return { "pyscript/core.js": pick(/pyscript\/core[^/]*\.js$/), "pyodide.mjs": pick(/pyodide\.mjs$/),
            "pyodide.asm.wasm": pick(/pyodide\.asm\.wasm$/), "python_stdlib.zip": pick(/python_stdlib\.zip$/),
-           "numpy wheel": pick(/numpy-[^/]*\.whl$/), "digits.npz": pick(/digits\.npz$/), marks,
+           "numpy wheel": pick(/numpy-[^/]*\.whl$/), "digits.npz": pick(/digits\.npz$/),
+           "app.py": pick(/\/app\.py$/), "digits/cnn.py": pick(/\/digits\/cnn\.py$/), marks,
            domContentLoaded: performance.getEntriesByType("navigation")[0]?.domContentLoadedEventEnd ?? null };
 }"""
 WATCH = """(() => {
@@ -292,11 +301,12 @@ def cold_load(browser, guard, url: str, warm: bool = False, wire: bool = False, 
         page.goto(url, wait_until="commit")
         done = wait_done(page)
         out = {"ready_ms": done["ms"], "wall_ms": 1e3 * (time.perf_counter() - t0), "errors": errors,
-               "timeline": page.evaluate(TIMELINE)}
+               "timeline": page.evaluate(TIMELINE) | {"ready": done["ms"]}}
         if recorder:
             out["requests"] = recorder.snapshot()
         if server:
             out["server"] = server.since_mark()
+            server.mark()
         if warm:
             out["warm"] = warm_visit(page, url, server)
         return out
@@ -411,7 +421,10 @@ def run_lab(browser, guard, server: Server, count: int) -> dict:
         page.wait_for_function("window.lab", timeout=60_000)
         config = {"count": count, "pyFiles": sorted(p.name for p in (SITE / "digits").glob("*.py")),
                   "weights": "../model/digits.npz", "onnx": "../model/digits.onnx", "labPy": "lab.py"}
+        t0 = time.perf_counter()
         out = {"init": page.evaluate("(config) => lab.init(config)", config)}
+        steps = {"init": round(time.perf_counter() - t0, 1)}
+        t0 = time.perf_counter()
         print(f"  lab ready: Python {out['init']['python_ms']:.0f} ms, onnxruntime {out['init']['ort_ms']:.0f} ms", flush=True)
         out["timer"] = page.evaluate("lab.timer()")
         paired = "([s, e, w]) => lab.paired(s, e, w)"
@@ -438,12 +451,13 @@ def run_lab(browser, guard, server: Server, count: int) -> dict:
             ort_p += r["ort_probs"]
         print(f"  latency: numpy p50 {np.median(numpy_ms):.2f} ms, onnxruntime-web p50 {np.median(ort_ms):.2f} ms", flush=True)
         out.update(numpy_ms=numpy_ms, ort_ms=ort_ms, numpy_probs=numpy_p, ort_probs=ort_p)
-        out["batch"] = page.evaluate("lab.batch(300)")
-        out["read"] = page.evaluate("lab.read(3)")
-        out["matmul"] = page.evaluate("lab.matmul(256, 7)")
-        print("  matmul done; per-layer profile ...", flush=True)
-        out["layers"] = page.evaluate("lab.layers()")
-        out["variants"] = page.evaluate("lab.variants()")
+        steps["latency"] = time.perf_counter() - t0
+        for key, call in (("batch", "lab.batch(300)"), ("read", "lab.read(3)"), ("matmul", "lab.matmul(256, 7)"),
+                          ("layers", "lab.layers()"), ("variants", "lab.variants()")):
+            t0 = time.perf_counter()
+            out[key] = page.evaluate(call)
+            steps[key] = round(time.perf_counter() - t0, 1)
+        print("  per-layer profile done", flush=True)
         # The guard's own test: two requests that must be blocked and counted.
         before = len(guard.outside)
         probe = page.evaluate("""async () => Promise.all(["http://93.184.215.14/bench-probe", "https://cdn.jsdelivr.net/bench-probe"]
@@ -452,6 +466,7 @@ def run_lab(browser, guard, server: Server, count: int) -> dict:
         out["probe"] = {"results": probe, "counted": len(guard.outside) - before}
         del guard.outside[before:]
         out["errors"] = errors
+        out["steps"] = {k: round(v, 1) for k, v in steps.items()}
         return out
     finally:
         context.close()
@@ -514,9 +529,13 @@ def summarise(loads: dict, lab: dict, x, y, cpython_probs, net, root: Path) -> d
     mm = lab["matmul"]
     best = max(("float32", "float64"), key=lambda d: mm[d]["gmacs_median"])
     effective = net.multiply_adds / (latency["numpy_p50_ms"] / 1e3) / 1e9
+    layout = max((k for k in mm if k.endswith("bT.T")), key=lambda d: mm[d]["gmacs_median"])
     ceiling = {"multiply_adds": net.multiply_adds, "effective_gmacs": effective, "matmul": mm,
                "matmul_best_dtype": best, "matmul_gmacs": mm[best]["gmacs_median"],
-               "fraction_of_matmul": effective / mm[best]["gmacs_median"]}
+               "fraction_of_matmul": effective / mm[best]["gmacs_median"],
+               "matmul_transposed_best": layout, "matmul_transposed_gmacs": mm[layout]["gmacs_median"],
+               "fraction_of_transposed_matmul": effective / mm[layout]["gmacs_median"],
+               "note": "multiply_adds counts the direct convolution; Winograd does fewer, so the effective rate can exceed the matmul's"}
     return {"startup": startup, "transfer": transfer, "latency": latency, "ceiling": ceiling}
 
 
@@ -529,10 +548,18 @@ def timeline_medians(timelines: list[dict]) -> dict:
                 for name, at in value.items():
                     points.setdefault(f"mark {name}", []).append(at)
             elif isinstance(value, dict):
+                points.setdefault(f"{key} requested", []).append(value["start"])
                 points.setdefault(f"{key} received", []).append(value["end"])
             elif value is not None:
                 points.setdefault(key, []).append(value)
     return dict(sorted(((k, pct(v, 50)) for k, v in points.items()), key=lambda kv: kv[1]))
+
+
+def card_accuracy() -> float | None:
+    try:
+        return json.loads((SITE / "model" / "card.json").read_text()).get("test_accuracy")
+    except (OSError, ValueError):
+        return None
 
 
 def machine() -> dict:
@@ -604,7 +631,9 @@ def print_table(r: dict) -> None:
     print(f"{'4. forward pass, effective':44} {c['effective_gmacs']:>7.2f} G   multiply-adds/s ({c['multiply_adds'] / 1e6:.2f} M a digit)")
     print(f"{'   (256x256)@(256x256), ' + c['matmul_best_dtype']:44} {c['matmul_gmacs']:>7.2f} G   "
           f"(float32 {c['matmul']['float32']['gmacs_median']:.2f}, float64 {c['matmul']['float64']['gmacs_median']:.2f})")
-    print(f"{'   forward pass / matmul':44} {c['fraction_of_matmul']:>10.2f}")
+    print(f"{'   forward pass / matmul':44} {c['fraction_of_matmul']:>10.2f}   (nominal multiply-adds: Winograd does 2.25x fewer in the 3x3 layers)")
+    print(f"{'   the same, b stored transposed: ' + c['matmul_transposed_best'].split()[0]:44} {c['matmul_transposed_gmacs']:>7.2f} G   "
+          f"forward pass / that: {c['fraction_of_transposed_matmul']:.2f}")
     g = r["guard"]
     print(f"{'5. requests that tried to leave 127.0.0.1':44} {g['outside_requests']:>10}   "
           f"(probe: {g['probe']['counted']} of 2 counted, {sum(p.startswith('blocked') for p in g['probe']['results'])} blocked)")
@@ -625,10 +654,16 @@ def print_table(r: dict) -> None:
               f" {shipped['best']:6.3f} | {shipped['median']:6.3f}   {what}")
         for name, v in t.items():
             if name != "as shipped" and row["type"] in ("conv2d", "dense"):
-                print(f"       {name:44} {v['best']:6.3f} | {v['median']:6.3f}")
+                print(f"       {name:52} {v['best']:6.3f} | {v['median']:6.3f}")
+        for tag, facts in row.get("winograd", {}).items():
+            print(f"       {tag}: {facts['products']} = {facts['macs'] / 1e6:.2f} M MACs, "
+                  f"max |diff| vs im2col {facts['max_abs_diff_vs_im2col']:.1e}")
     v = r["variants"]
-    print(f"Whole pass, dense layers as x @ wT.T: {v['ms']['dense x @ wT.T']['best']:.3f} vs {v['ms']['as shipped']['best']:.3f} ms"
-          f" as shipped (best of 21; bit-identical: {v['bit_identical_on_20_digits']})")
+    shipped = v["ms"]["as shipped"]
+    print(f"Whole forward pass, one digit, ms best | median of 21 round-robin samples: as shipped {shipped['best']:.3f} | {shipped['median']:.3f}")
+    for name, t in v["ms"].items():
+        if name != "as shipped":
+            print(f"  {name:44} {t['best']:6.3f} | {t['median']:6.3f}   bit-identical: {v['bit_identical_on_20_digits'][name]}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -675,10 +710,15 @@ def main(argv: list[str] | None = None) -> int:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             try:
                 print("start-up (cold, alternating) ...", flush=True)
+                t0 = time.perf_counter()
                 loads = measure_loads(browser, guard, server, args.loads)
+                phases = {"loads_s": round(time.perf_counter() - t0, 1)}
+                t0 = time.perf_counter()
                 outside_loads = list(guard.outside)
                 print("lab: numpy in Pyodide vs onnxruntime-web ...", flush=True)
                 lab = run_lab(browser, guard, server, args.digits)
+                phases["lab_s"] = round(time.perf_counter() - t0, 1)
+                phases["lab_steps_s"] = lab.pop("steps")
                 version = browser.version
             finally:
                 browser.close()
@@ -699,12 +739,13 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": shlex.join(sys.orig_argv),
         "seconds": round(time.perf_counter() - started, 1),
+        "phases": phases,
         "machine": info,
         "browser": f"Chromium {version}",
         "pyodide": {k: lab["timer"][k] for k in ("numpy", "python", "has_blas", "winograd_layers")},
         "cross_origin_isolated": lab["init"]["cross_origin_isolated"],
         "model": {"npz": str((SITE / "model" / "digits.npz").relative_to(ROOT)), "multiply_adds": net.multiply_adds,
-                  "parameters": net.parameters, "test_accuracy": net.meta.get("test_accuracy"),
+                  "parameters": net.parameters, "test_accuracy": card_accuracy(),
                   "npz_mtime": datetime.datetime.fromtimestamp((SITE / "model" / "digits.npz").stat().st_mtime, datetime.UTC).isoformat(timespec="seconds")},
         "config": {"digits": args.digits, "loads": args.loads, "inks": args.inks, "seed": args.seed,
                    "mnist_test_indices_first": index[:10].tolist(), "chromium_args": ARGS, "ort_files": ORT_FILES},
