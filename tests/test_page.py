@@ -337,6 +337,33 @@ def test_a_finger_and_a_pen_draw_too_and_the_page_does_not_scroll(pad, session):
     cdp.detach()
 
 
+def test_not_sure_is_shown_honestly(pad, mnist):
+    """Digits the shipped network finds hard (its least confident MNIST test digits, as CPython
+    reads them) are drawn until the page reads one as unsure; then it must say so."""
+    from digits import cnn
+
+    x_test, _, _ = mnist
+    net = cnn.load(REPO / "site" / "model" / "digits.npz")
+    confidence = net.predict_proba(x_test[:2000] / np.float32(255)).max(axis=1)
+    hard = [int(i) for i in np.argsort(confidence) if one_piece(x_test[i])][:8]
+    page = pad.page
+    for i in hard:
+        page.keyboard.press("Escape")
+        pad.reading()
+        pad.digit(x_test[i], 0.6, 0.5, 0.5)
+        text = pad.reading()
+        verdict = page.text_content("#verdict")
+        if "Not sure" not in verdict:
+            continue
+        top = page.get_attribute("#probabilities li.top", "data-digit")
+        second = page.get_attribute("#probabilities li.second", "data-digit")
+        assert text == top
+        assert verdict.startswith(f"Not sure: {top} or {second}?"), verdict
+        assert "unsure" in page.get_attribute("#prediction", "class")
+        return
+    pytest.skip("the network was sure of every hard digit drawn")
+
+
 def test_keyboard_reaches_every_control(pad, mnist):
     page = pad.page
     x_test, _, firsts = mnist
