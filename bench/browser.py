@@ -434,10 +434,10 @@ def run_lab(browser, guard, server: Server, count: int) -> dict:
         # Warm-up until numpy stops getting faster: V8 runs wasm first from its baseline compiler
         # and swaps in optimised code for hot functions in the background (slowly on a busy machine).
         history = []
-        for _ in range(10):
+        for _ in range(12):  # at least 5 rounds of 40, then until a round is not 10 % faster than the best
             r = page.evaluate(paired, [0, min(count, 40), 0])
             history.append(float(np.median(r["numpy_ms"])))
-            if len(history) >= 3 and history[-1] > 0.9 * min(history[:-1]):
+            if len(history) >= 5 and history[-1] > 0.9 * min(history[:-1]):
                 break
         out["warmup_numpy_p50_ms"] = history
         print("  warm-up, numpy p50 per round of 40: " + ", ".join(f"{v:.1f}" for v in history) + " ms", flush=True)
@@ -523,7 +523,8 @@ def summarise(loads: dict, lab: dict, x, y, cpython_probs, net, root: Path) -> d
                                     "ort_first_ms": first["ort_ms"][0]}
     latency["warmup_numpy_p50_ms"] = lab["warmup_numpy_p50_ms"]
     latency["read"] = {"inks": len(read["read_ms"]), "p50_ms": pct(read["read_ms"], 50), "p95_ms": pct(read["read_ms"], 95),
-                       "to_mnist_p50_ms": pct(read["to_mnist_ms"], 50),
+                       "segment_p50_ms": pct(read["segment_ms"], 50), "to_mnist_p50_ms": pct(read["to_mnist_ms"], 50),
+                       "net_p50_ms": pct(read["net_ms"], 50),
                        "ink_pixels": [min(h * w for h, w in read["shapes"]), max(h * w for h, w in read["shapes"])]}
 
     mm = lab["matmul"]
@@ -627,7 +628,9 @@ def print_table(r: dict) -> None:
           f"{ms(fa['ort_p50_ms'])} ort; the very first: {ms(fa['numpy_first_ms'])} / {ms(fa['ort_first_ms'])}")
     rd = lat["read"]
     print(f"{'   digits.read on canvas inks, p50 / p95':44} {ms(rd['p50_ms']):>10} / {ms(rd['p95_ms'])}"
-          f"   ({rd['inks']} inks; to_mnist alone {ms(rd['to_mnist_p50_ms'])})")
+          f"   ({rd['inks']} inks of {rd['ink_pixels'][0] / 1e3:.0f}-{rd['ink_pixels'][1] / 1e3:.0f} k pixels)")
+    print(f"{'     stages alone, p50: segment':44} {ms(rd['segment_p50_ms']):>10}   to_mnist {ms(rd['to_mnist_p50_ms'])},"
+          f" net {ms(rd['net_p50_ms'])}; read right: {rd['accuracy']:.0%}")
     print(f"{'4. forward pass, effective':44} {c['effective_gmacs']:>7.2f} G   multiply-adds/s ({c['multiply_adds'] / 1e6:.2f} M a digit)")
     print(f"{'   (256x256)@(256x256), ' + c['matmul_best_dtype']:44} {c['matmul_gmacs']:>7.2f} G   "
           f"(float32 {c['matmul']['float32']['gmacs_median']:.2f}, float64 {c['matmul']['float64']['gmacs_median']:.2f})")
