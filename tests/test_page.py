@@ -491,9 +491,15 @@ def test_an_update_to_the_site_replaces_the_cache(browser, serve_site, tmp_path)
         page.wait_for_selector("html[data-offline='ready']", state="attached", timeout=60_000)
         second = page.evaluate(caches)
         assert len(second) == 1 and second != first  # ... and replaced it
-        page.reload()
+        page.reload(wait_until="commit")
+        # Drawn while Python is still starting: read as soon as it is ready.
+        page.wait_for_function("window.pad !== undefined")
+        pad = Pad(page)
+        box = pad.box
+        pad.stroke([(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * y) for y in np.linspace(0.2, 0.8, 12)])
         assert wait_ready(page) == "ready", page.text_content("#status")
         assert "(updated)" in page.title()
+        assert pad.reading() == "1"
         assert outside == []
     finally:
         context.close()
