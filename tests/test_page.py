@@ -233,6 +233,7 @@ def pad(session):
     Pad(page).reading()
     yield Pad(page)
     assert session["outside"] == [], f"requests left the site: {session['outside']}"
+    assert session["errors"] == [], f"errors in the page: {session['errors']}"
 
 
 # --- tests ---------------------------------------------------------------------------------------
