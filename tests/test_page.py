@@ -136,6 +136,11 @@ def wait_ready(page, timeout=READY_TIMEOUT) -> str:
     return page.evaluate(STATUS)
 
 
+def status(page) -> str:
+    """The status line and its details: the message of a failed assertion."""
+    return f"{page.text_content('#status')} | {page.text_content('#status-detail pre')}"
+
+
 class Pad:
     """Draws on #canvas with the mouse and waits for the page's reading."""
 
@@ -218,9 +223,9 @@ def session(browser, server):
     page.on("pageerror", lambda e: errors.append(str(e)))
     start = time.perf_counter()
     page.goto(f"{server}/")
-    status = wait_ready(page)
+    state = wait_ready(page)
     cold = time.perf_counter() - start
-    yield {"page": page, "context": context, "outside": outside, "errors": errors, "status": status,
+    yield {"page": page, "context": context, "outside": outside, "errors": errors, "status": state,
            "cold": cold, "url": f"{server}/"}
     context.close()
 
@@ -241,7 +246,7 @@ def pad(session):
 
 def test_page_becomes_ready(session):
     page = session["page"]
-    assert session["status"] == "ready", page.text_content("#status")
+    assert session["status"] == "ready", status(page)
     print(f"\ncold load: ready after {session['cold']:.1f} s (page clock {page.get_attribute('html', 'data-ready-ms')} ms)")
     assert page.text_content("#prediction") == ""
     assert page.get_attribute("#prediction", "aria-live") in ("polite", "assertive")
@@ -407,13 +412,13 @@ def test_second_visit_works_offline(session, mnist):
     page.wait_for_selector("html[data-offline='ready']", state="attached", timeout=60_000)
     start = time.perf_counter()
     page.reload()
-    assert wait_ready(page) == "ready", page.text_content("#status")
+    assert wait_ready(page) == "ready", status(page)
     warm = time.perf_counter() - start
     context.set_offline(True)
     try:
         start = time.perf_counter()
         page.reload()
-        assert wait_ready(page) == "ready", page.text_content("#status")
+        assert wait_ready(page) == "ready", status(page)
         offline = time.perf_counter() - start
         pad = Pad(page)
         x_test, _, firsts = mnist
@@ -431,8 +436,9 @@ def test_second_visit_works_offline(session, mnist):
         ("missing weights", "**/model/digits.npz", None, "weights"),
         ("corrupt weights", "**/model/digits.npz", b"PK\x03\x04 this is not a weight file", "corrupt"),
         ("runtime fails to load", "**/vendor/pyodide/pyodide.asm.wasm", None, "Python runtime failed to load"),
+        ("broken page code", "**/digits/segment.py", b"def segment(:\n", "Python code failed to start"),
     ],
-    ids=["missing-weights", "corrupt-weights", "runtime-fails"],
+    ids=["missing-weights", "corrupt-weights", "runtime-fails", "broken-code"],
 )
 def test_errors_give_a_readable_message(browser, server, what, path, body, expected):
     context, outside = guarded_context(browser)
@@ -448,8 +454,11 @@ def test_errors_give_a_readable_message(browser, server, what, path, body, expec
         message = page.text_content("#status")
         assert expected in message, message
         assert page.is_visible("#status")
+        details = page.text_content("#status-detail pre")
         if "runtime" in what:  # the details name the file that did not arrive
-            assert "pyodide.asm.wasm: HTTP 404" in page.text_content("#status-detail pre")
+            assert "pyodide.asm.wasm: HTTP 404" in details
+        if "code" in what:  # ... or the Python error
+            assert "SyntaxError" in details, details
         assert outside == []
     finally:
         context.close()
@@ -474,7 +483,7 @@ def test_an_update_to_the_site_replaces_the_cache(browser, serve_site, tmp_path)
     caches = "caches.keys().then((names) => names.filter((name) => name.startsWith('digits-')))"
     try:
         page.goto(f"{running.url}/")
-        assert wait_ready(page) == "ready", page.text_content("#status")
+        assert wait_ready(page) == "ready", status(page)
         page.wait_for_selector("html[data-offline='ready']", state="attached", timeout=60_000)
         first = page.evaluate(caches)
         assert len(first) == 1
@@ -487,7 +496,7 @@ def test_an_update_to_the_site_replaces_the_cache(browser, serve_site, tmp_path)
         os.utime(index, (later, later))
 
         page.reload()
-        assert wait_ready(page) == "ready", page.text_content("#status")
+        assert wait_ready(page) == "ready", status(page)
         assert "(updated)" not in page.title()  # this visit ran from the cache ...
         page.wait_for_selector("html[data-offline='ready']", state="attached", timeout=60_000)
         second = page.evaluate(caches)
@@ -498,7 +507,7 @@ def test_an_update_to_the_site_replaces_the_cache(browser, serve_site, tmp_path)
         pad = Pad(page)
         box = pad.box
         pad.stroke([(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * y) for y in np.linspace(0.2, 0.8, 12)])
-        assert wait_ready(page) == "ready", page.text_content("#status")
+        assert wait_ready(page) == "ready", status(page)
         assert "(updated)" in page.title()
         assert pad.reading() == "1"
         assert outside == []
