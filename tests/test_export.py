@@ -33,7 +33,7 @@ def test_training_writes_its_files_and_learns_something(smoke):
 def test_export_writes_self_describing_consistent_files(smoke):
     _, site, _, card = smoke
     net = cnn.load(site / "digits.npz")
-    assert [layer.type for layer in net.layers] == [
+    assert [spec["type"] for spec in card["layers"]] == [
         "conv2d", "relu", "max_pool", "conv2d", "relu", "conv2d", "relu", "max_pool", "flatten", "dense", "relu",
         "dense", "softmax",
     ]
