@@ -64,7 +64,9 @@ def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray, padding: str = "valid") 
     if padding == "same":
         top, left = (kh - 1) // 2, (kw - 1) // 2
         x = np.pad(x, ((0, 0), (top, kh - 1 - top), (left, kw - 1 - left), (0, 0)))
-    return im2col(x, kh, kw) @ w.reshape(kh * kw * c, k) + b
+    y = im2col(x, kh, kw) @ w.reshape(kh * kw * c, k)
+    y += b  # in place: the first layer's output is the largest array of the pass
+    return y
 
 
 # Winograd F(m x m, 3x3) (Lavin & Gray, 2015): each m x m block of a 3x3 convolution's output
