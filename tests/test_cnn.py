@@ -116,6 +116,7 @@ def test_batches_larger_than_a_chunk_give_the_same_answers(tmp_path):
     net = cnn.load(tmp_path / "net.npz")
     x = np.random.default_rng(3).random((cnn.CHUNK + 7, 28, 28)).astype(np.float32)
     np.testing.assert_allclose(net.predict_proba(x)[-7:], net.predict_proba(x[-7:]), atol=1e-6)
+    np.testing.assert_array_equal(net.predict_proba(x, workers=2), net.predict_proba(x))
     assert net.predict_proba(x[:0]).shape == (0, 10)
     with pytest.raises(ValueError, match=r"\(N, 28, 28\)"):
         net.predict_proba(np.zeros((2, 32, 32)))
@@ -183,3 +184,14 @@ def test_winograd_and_im2col_networks_agree(tmp_path):
     fast, plain = cnn.load(tmp_path / "valid.npz", winograd=True), cnn.load(tmp_path / "valid.npz", winograd=False)
     assert fast.layers[3].winograd is not None and plain.layers[3].winograd is None
     np.testing.assert_allclose(fast.predict_proba(x), plain.predict_proba(x), atol=1e-6)
+
+
+@settings(max_examples=20, deadline=None)
+@given(m=st.sampled_from([2, 4]), p=st.integers(1, 50), seed=st.integers(0, 2**16))
+def test_winograd_transforms_with_and_without_blas_agree(m, p, seed):
+    """The page (no BLAS) and CPython take different routes to the same B^T d B."""
+    mat = np.array(cnn.WINOGRAD[m]["BT"], np.float32)
+    d = np.random.default_rng(seed).standard_normal((m + 2, m + 2, p)).astype(np.float32)
+    expected = np.einsum("ra,abp,sb->rsp", mat.astype(np.float64), d.astype(np.float64), mat.astype(np.float64))
+    np.testing.assert_allclose(cnn.both_axes_separable(mat, d), expected, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(cnn.both_axes_kron(mat, d), expected, rtol=1e-5, atol=1e-4)

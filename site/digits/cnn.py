@@ -37,10 +37,11 @@ import numpy as np
 
 FORMAT = "digits-npz"
 VERSION = 1
-CHUNK = 256  # images per pass: bounds the im2col buffer (256 x 24 x 24 x 25 floats = 15 MB)
+CHUNK = 128  # images per pass: keeps the im2col buffer (128 x 24 x 24 x 25 floats = 7 MB) near cache
 
-# With BLAS (CPython wheels), one big im2col product is fastest; without it (Pyodide's numpy), the
-# multiply-adds are the cost and Winograd's 2.25x fewer of them win (measured in bench/).
+# Without BLAS (Pyodide's numpy) multiply-adds are the cost, and Winograd's 2.25-4x fewer of them
+# win for every 3x3 convolution. With BLAS (CPython wheels) one im2col product beats Winograd
+# F(2x2) and loses to F(4x4) (measured by bench/browser.py and bench/cpython.py).
 HAS_BLAS = bool(np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {}).get("found"))
 
 
@@ -102,12 +103,24 @@ def winograd_weights(w: np.ndarray, m: int = 2) -> np.ndarray:
     return np.ascontiguousarray(u.reshape(-1, *w.shape[2:]), dtype=np.float32)
 
 
-def _both_axes(mat: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """mat (r, a) applied along the first two axes of d (a, a, P) -> (r, r, P): mat d mat^T."""
-    # einsum rather than matmul: with a contraction this short (4 or 6), numpy's matmul without
-    # BLAS pays per output element and ran about 1.6x slower in the page.
+def both_axes_separable(mat: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """mat (r, a) applied along the first two axes of d (a, a, P) -> (r, r, P): mat d mat^T.
+
+    One axis at a time, by einsum: without BLAS, a contraction this short (4 or 6) runs about
+    1.6x slower through numpy's own matmul, which pays per output element.
+    """
     t = np.einsum("ra,abp->rbp", mat, d)
     return np.einsum("sb,rbp->rsp", mat, t)
+
+
+def both_axes_kron(mat: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """As both_axes_separable, as one product with mat (x) mat: more multiplies, but a single
+    BLAS call and one pass over d, which is what counts when BLAS is there."""
+    r, a = mat.shape
+    return (np.kron(mat, mat) @ d.reshape(a * a, -1)).reshape(r, r, -1)
+
+
+_both_axes = both_axes_kron if HAS_BLAS else both_axes_separable
 
 
 def conv3x3_winograd(x: np.ndarray, u: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -207,18 +220,30 @@ class Net:
             out.append(h)
         return out
 
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """(N, 28, 28) float32 in 0..1, ink = 1 -> (N, 10) float32, rows summing to 1."""
+    def predict_proba(self, x: np.ndarray, workers: int = 1) -> np.ndarray:
+        """(N, 28, 28) float32 in 0..1, ink = 1 -> (N, 10) float32, rows summing to 1.
+
+        ``workers`` > 1 runs chunks of CHUNK images on that many threads (numpy releases the GIL
+        in its loops); worth it for large batches in CPython with one BLAS thread each. The page
+        has no threads and reads one digit at a time.
+        """
         x = self._input(x)
-        parts = []
-        for start in range(0, len(x), CHUNK):
-            h = x[start : start + CHUNK]
-            for layer in self.layers:
-                h = layer(h)
-            parts.append(h)
-        if not parts:
+        chunks = [x[start : start + CHUNK] for start in range(0, len(x), CHUNK)]
+        if not chunks:
             return np.zeros((0, 10), np.float32)
+        if workers > 1 and len(chunks) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(workers) as pool:
+                parts = list(pool.map(self._forward, chunks))
+        else:
+            parts = [self._forward(chunk) for chunk in chunks]
         return np.concatenate(parts).astype(np.float32, copy=False)
+
+    def _forward(self, h: np.ndarray) -> np.ndarray:
+        for layer in self.layers:
+            h = layer(h)
+        return h
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.predict_proba(x).argmax(axis=1)
@@ -247,10 +272,12 @@ class Net:
                 total += layer.weight.size
         return total
 
-    def use_winograd(self) -> None:
-        """Run the 3x3 'valid' convolutions as Winograd, tile size chosen by their output size."""
+    def use_winograd(self, tiles: tuple[int, ...] = (2, 4)) -> None:
+        """Run the 3x3 'valid' convolutions as Winograd where the tile size chosen by their output
+        size is one of ``tiles``."""
         for layer, (h, w) in zip(self.layers, self.output_sides(), strict=True):
-            layer.use_winograd(h, w)
+            if winograd_tile(h, w) in tiles:
+                layer.use_winograd(h, w)
 
     @property
     def parameters(self) -> int:
@@ -269,8 +296,9 @@ class Net:
 def load(source: str | Path | bytes, winograd: bool | None = None) -> Net:
     """Build the network described by a ``digits.npz`` file (a path, or its bytes).
 
-    ``winograd``: run 3x3 convolutions as Winograd F(2x2, 3x3) or F(4x4, 3x3); None chooses it
-    where numpy has no BLAS (in the page), since both give the same answers to float32 rounding.
+    ``winograd``: True runs every 3x3 convolution as Winograd F(2x2, 3x3) or F(4x4, 3x3), False
+    none; None chooses what is fastest on this numpy (see HAS_BLAS). All give the same answers to
+    float32 rounding.
     """
     try:
         archive = np.load(io.BytesIO(source) if isinstance(source, bytes) else source, allow_pickle=False)
@@ -305,8 +333,10 @@ def load(source: str | Path | bytes, winograd: bool | None = None) -> Net:
         if layers[i].type == "relu" and layers[i + 1].type == "max_pool":
             layers[i], layers[i + 1] = layers[i + 1], layers[i]
     net = Net(layers, meta)
-    if winograd or (winograd is None and not HAS_BLAS):
+    if winograd:
         net.use_winograd()
+    elif winograd is None:
+        net.use_winograd(tiles=(4,) if HAS_BLAS else (2, 4))
     return net
 
 
