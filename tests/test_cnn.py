@@ -165,7 +165,7 @@ def test_loads_from_bytes(tmp_path):
 
 @settings(max_examples=40, deadline=None)
 @given(h=st.integers(3, 11), w=st.integers(3, 11), c=st.integers(1, 4), k=st.integers(1, 4), seed=st.integers(0, 2**16),
-       m=st.sampled_from([2, 4]))
+       m=st.sampled_from([2, 4, 5]))
 def test_winograd_3x3_matches_loops(h, w, c, k, seed, m):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((2, h, w, c)).astype(np.float32)
@@ -187,7 +187,7 @@ def test_winograd_and_im2col_networks_agree(tmp_path):
 
 
 @settings(max_examples=20, deadline=None)
-@given(m=st.sampled_from([2, 4]), p=st.integers(1, 50), seed=st.integers(0, 2**16))
+@given(m=st.sampled_from([2, 4, 5]), p=st.integers(1, 50), seed=st.integers(0, 2**16))
 def test_winograd_transforms_with_and_without_blas_agree(m, p, seed):
     """The page (no BLAS) and CPython take different routes to the same B^T d B."""
     mat = np.array(cnn.WINOGRAD[m]["BT"], np.float32)
