@@ -30,20 +30,20 @@ self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim(
 
 // --- serving ---------------------------------------------------------------------------------------
 
-let current; // the name of the complete cache in use (undefined: not looked up yet)
+// The name of the complete cache in use, or null: a promise, so that the many requests of a page
+// arriving at a freshly started worker all wait for the one look-up (a plain variable set halfway
+// through it would send some of them to the network, which fails offline).
+let current;
 
-async function currentName() {
-  if (current !== undefined) return current;
+async function lookUp() {
   const names = (await caches.keys()).filter((name) => name.startsWith(SCHEMA)).reverse(); // newest first
-  current = null;
   for (const name of names) {
-    if (await (await caches.open(name)).match(new URL(MARKER, scope).href)) {
-      current = name;
-      break;
-    }
+    if (await (await caches.open(name)).match(new URL(MARKER, scope).href)) return name;
   }
-  return current;
+  return null;
 }
+
+const currentName = () => (current ??= lookUp());
 
 async function respond(request) {
   const name = await currentName();
@@ -111,7 +111,7 @@ async function sync(reported) {
     await fresh.put(url, response);
   }));
   await fresh.put(new URL(MARKER, scope).href, new Response(new Date().toISOString()));
-  current = name;
+  current = Promise.resolve(name);
   for (const other of await caches.keys()) if (other.startsWith(PREFIX) && other !== name) await caches.delete(other);
   return { name, files: now.size, downloaded: changed.length };
 }
