@@ -45,7 +45,9 @@ def model_block(card: dict | None) -> str:
         f"| `digits.npz` (float16) / `digits.onnx` | {files['digits.npz']['bytes'] / 1024:.0f} KB / "
         f"{files['digits.onnx']['bytes'] / 1024:.0f} KB | npz ≤ 1 MB (aim < 400 KB) |",
         f"| training: {settings.get('epochs', '?')} epochs, batch {settings.get('batch_size', '?')}, seed "
-        f"{settings.get('seed', '?')} | {t.get('training_minutes', float('nan')):.1f} min on this 2-core machine | < 30 min |",
+        f"{settings.get('seed', '?')} | {t.get('training_minutes', float('nan')):.1f} min on this 2-core machine"
+        f"{', shared with other jobs' if t.get('shared_machine') else ''} | < 30 min, "
+        f"{_ok(t.get('training_minutes', 99) < 30)} |",
         "",
         f"Reproduce: `make train` (train + export), or measure the shipped files alone with "
         f"`.venv/bin/python -m export.evaluate`. Exported {card.get('exported', '?')} with "
@@ -79,6 +81,16 @@ def reading_block(r: dict | None) -> str:
     ])
 
 
+def page_winograd() -> str:
+    """How the page runs the shipped net's 3x3 convolutions (numpy without BLAS chooses all of them)."""
+    sys.path.insert(0, str(ROOT / "site"))
+    from digits import cnn
+
+    net = cnn.load(ROOT / "site" / "model" / "digits.npz", winograd=True)
+    tiles = [int(len(layer.winograd) ** 0.5) - 2 for layer in net.layers if layer.winograd is not None]
+    return " and ".join(f"Winograd F({m}x{m},3x3)" for m in tiles)
+
+
 def performance_block(b: dict | None, c: dict | None) -> str:
     rows = ["| measure | this project | peer / floor | ratio | bar |", "|---|---|---|---|---|"]
     notes = []
@@ -100,8 +112,8 @@ def performance_block(b: dict | None, c: dict | None) -> str:
             f"{ce['effective_gmacs']:.2f} G MAC/s | {ce['matmul_gmacs']:.2f} G MAC/s | {ce['fraction_of_matmul']:.2f}x | |",
             f"| requests leaving the site | {b['guard']['outside_requests']} | | | 0 |",
         ]
-        notes.append(f"Browser: {b['browser']}, Pyodide numpy {b['pyodide']['numpy']} (no BLAS, so 3x3 convolutions "
-                     f"run as Winograd F(2x2,3x3)); `{b['command']}` on {b['date'][:10]}.")
+        notes.append(f"Browser: {b['browser']}, Pyodide numpy {b['pyodide']['numpy']} (no BLAS, so the 3x3 convolutions "
+                     f"run as {page_winograd()}); `{b['command']}` on {b['date'][:10]}.")
         machine = b["machine"]
     if c is not None:
         rows.append(

@@ -26,7 +26,9 @@ def test_training_writes_its_files_and_learns_something(smoke):
     run, _, result, _ = smoke
     assert (run / "model.keras").exists()
     assert "val_accuracy" in (run / "history.csv").read_text().splitlines()[0]
-    assert json.loads((run / "run.json").read_text())["train_images"] == 2000
+    run_info = json.loads((run / "run.json").read_text())
+    assert run_info["train_images"] == 2000
+    assert len(run_info["epoch_seconds"]) == 1 and 0 < run_info["epoch_seconds"][0] < 600
     assert result["test_accuracy"] > 0.5  # one epoch on 2,000 images: far above chance, far below the bar
 
 

@@ -111,11 +111,16 @@ def train(s: Settings) -> dict:
 
     # 3. Train (the test set is watched each epoch for the curves, never used to choose).
     started = time.time()
+    epoch_seconds: list[float] = []
+    clock = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: epoch_seconds.append(time.time()),
+        on_epoch_end=lambda epoch, logs: epoch_seconds.__setitem__(-1, round(time.time() - epoch_seconds[-1], 1)),
+    )
     net.fit(
         train_ds,
         epochs=s.epochs,
         validation_data=test_ds,
-        callbacks=[keras.callbacks.CSVLogger(str(out / "history.csv"))],
+        callbacks=[keras.callbacks.CSVLogger(str(out / "history.csv")), clock],
         verbose=1 if sys.stdout.isatty() else 2,
     )
     minutes = (time.time() - started) / 60
@@ -130,6 +135,7 @@ def train(s: Settings) -> dict:
         "test_loss": float(loss),
         "parameters": int(net.count_params()),
         "training_minutes": round(minutes, 2),
+        "epoch_seconds": epoch_seconds,
         "train_images": n_train,
     }
     (out / "run.json").write_text(json.dumps(result, indent=2) + "\n")
