@@ -297,11 +297,8 @@ def cold_load(browser, guard, url: str, warm: bool = False, wire: bool = False, 
         recorder = Wire(context, page) if wire else None
         if server:
             server.mark()
-        t0 = time.perf_counter()
-        page.goto(url, wait_until="commit")
-        done = wait_done(page)
-        out = {"ready_ms": done["ms"], "wall_ms": 1e3 * (time.perf_counter() - t0), "errors": errors,
-               "timeline": page.evaluate(TIMELINE) | {"ready": done["ms"]}}
+        out = navigate(page, url)
+        out |= {"errors": errors, "timeline": page.evaluate(TIMELINE) | {"ready": out["ready_ms"]}}
         if recorder:
             out["requests"] = recorder.snapshot()
         if server:
@@ -312,6 +309,14 @@ def cold_load(browser, guard, url: str, warm: bool = False, wire: bool = False, 
         return out
     finally:
         context.close()
+
+
+def navigate(page, url: str) -> dict:
+    """Go to ``url`` and wait for ready: the page's own clock and the wall clock, in ms."""
+    t0 = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    done = wait_done(page)
+    return {"ready_ms": done["ms"], "wall_ms": 1e3 * (time.perf_counter() - t0)}
 
 
 def warm_visit(page, url: str, server: Server | None) -> dict:
@@ -327,11 +332,7 @@ def warm_visit(page, url: str, server: Server | None) -> dict:
     sw_traffic = server.since_mark() if server else []
     if server:
         server.mark()
-    t0 = time.perf_counter()
-    page.goto(url, wait_until="commit")
-    done = wait_done(page)
-    out = {"ready_ms": done["ms"], "wall_ms": 1e3 * (time.perf_counter() - t0), "service_worker": cached,
-           "sw_cache_wait_s": cache_s,
+    out = navigate(page, url) | {"service_worker": cached, "sw_cache_wait_s": cache_s,
            "sw_caching_traffic": {"requests": len(sw_traffic), "bytes": sum(r["bytes"] for r in sw_traffic),
                                   "gets_200": sum(r["method"] == "GET" and r["status"] == 200 for r in sw_traffic)}}
     if server:
