@@ -42,6 +42,7 @@ def test_export_writes_self_describing_consistent_files(smoke):
     assert card["multiply_adds_per_digit"] == net.multiply_adds < 15_000_000
     assert card["files"]["digits.npz"]["sha256"] == export_model.sha256(site / "digits.npz")
     assert (site / "digits.npz").stat().st_size < 1_000_000
+    assert net.meta["test_accuracy"] == card["test_accuracy"]
     onnx.checker.check_model(onnx.load(str(site / "digits.onnx")), full_check=True)
     assert json.loads((site / "card.json").read_text()) == card
 
