@@ -45,7 +45,7 @@ import digits  # noqa: E402
 from digits import cnn  # noqa: E402
 from digits.preprocess import resample  # noqa: E402
 from training import pen  # noqa: E402
-from training import strokes as pen_strokes
+from training import strokes as pen_strokes  # noqa: E402
 from training.data import load as load_mnist  # noqa: E402
 
 DEFAULT_MODEL = ROOT / "site" / "model" / "digits.npz"
