@@ -49,10 +49,12 @@ browser:        ## Debian's chromium for the browser tests (Playwright's own dow
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 	  || { echo "error: could not install chromium; install it by hand (apt-get install chromium)" >&2; exit 1; }; }
 
-$(VENV)/.installed: requirements/dev.lock
+# After the lock, `digits` (site/digits/) itself, editable: importable by name everywhere, edits seen at once.
+$(VENV)/.installed: requirements/dev.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements/dev.lock
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
 lock:           ## re-pin requirements/dev.lock from requirements/dev.in

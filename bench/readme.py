@@ -83,7 +83,6 @@ def reading_block(r: dict | None) -> str:
 
 def page_winograd() -> str:
     """How the page runs the shipped net's 3x3 convolutions (numpy without BLAS chooses all of them)."""
-    sys.path.insert(0, str(ROOT / "site"))
     from digits import cnn
 
     net = cnn.load(ROOT / "site" / "model" / "digits.npz", winograd=True)
