@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import preprocess, segment
+from . import group, preprocess, segment
 from .preprocess import to_mnist
 from .segment import Box, Piece
 
-__all__ = ["Box", "Digit", "Reading", "UNSURE_BELOW", "preprocess", "read", "segment", "to_mnist"]
+__all__ = ["Box", "Digit", "Reading", "UNSURE_BELOW", "group", "preprocess", "read", "segment", "to_mnist"]
 
 # A digit whose top probability is below this is marked unsure. Calibrated by bench/reading.py on
 # one half of the canvas-rendered MNIST test digits: the largest threshold that leaves at least 98 %
@@ -87,15 +87,21 @@ class Reading:
         return "".join(f"{d.label}?" if d.unsure else str(d.label) for d in self.digits)
 
 
-def read(ink, net, unsure_below: float = UNSURE_BELOW) -> Reading:
+def read(ink, net, strokes=None, unsure_below: float = UNSURE_BELOW) -> Reading:
     """(H, W) ink, 0..1 with 1 = ink, any size -> the Reading of the number drawn on it.
 
     ``net`` is a ``digits.cnn.Net`` (anything with ``predict_proba((N, 28, 28)) -> (N, 10)``).
+    ``strokes``, when the caller has them, is the drawing's strokes in drawing order, each an
+    (n, 2) array of (x, y) points in the ink's pixels: digits are then found by grouping strokes
+    (``group``), and by the ink's connected pixels (``segment``) when there are none or when they
+    do not explain the ink.
     A piece wide enough to be touching digits is read both whole and split; the split is kept
     only if the network is unsure of the whole (below SPLIT_BELOW) and more confident of every
-    part than of the whole.
+    part than of the whole. With strokes, which runs of strokes are digits is decided the same
+    way, by what the network reads best (``group.Grouping.choose``).
     """
-    pieces = segment.segment(ink)
+    grouping = group.group(ink, strokes) if strokes is not None else None
+    pieces = grouping.pieces if grouping is not None else segment.segment(ink)
     if not pieces:
         return Reading([])
     # Everything the network must see, in one batch: each piece, then the parts of its splits.
@@ -108,14 +114,19 @@ def read(ink, net, unsure_below: float = UNSURE_BELOW) -> Reading:
     probabilities = np.asarray(net.predict_proba(images), np.float32)
     seen = {id(c): (image, p) for c, image, p in zip(candidates, images, probabilities, strict=True)}
 
-    chosen: list[Piece] = []
+    readings = []  # each piece as the digits it reads best as: itself, or one of its splits
     for piece in pieces:
         best, best_confidence = [piece], seen[id(piece)][1].max()
         for split in piece.splits if best_confidence < SPLIT_BELOW else ():
             weakest = min(seen[id(part)][1].max() for part in split)
             if weakest > best_confidence:
                 best, best_confidence = split, weakest
-        chosen.extend(best)
+        readings.append(best)
+    if grouping is not None:  # which runs of strokes are the digits: the network's best partition
+        order = grouping.choose([[float(seen[id(part)][1].max()) for part in best] for best in readings])
+    else:
+        order = range(len(pieces))
+    chosen = [part for k in order for part in readings[k]]
 
     digits = []
     for piece in chosen:
