@@ -5,6 +5,8 @@
     pen_images(strokes, ...)  each digit redrawn with the page's round pen, through to_mnist
     nondigit_images(n, ...)   letters, symbols, shapes and scribbles (training.nondigits), drawn
                               and normalised the same way: what the network must learn to doubt
+    pair_images(strokes, ...) two digits touching, read as one piece: a reading the network must
+                              doubt too, so that touching digits are told apart by recognition
 
 The cache file says what it is: ``format`` ("digits-strokes"), ``version``, the sha256 of the
 images it was traced from (a different MNIST file is traced anew, never silently reused) and its
@@ -147,6 +149,54 @@ def pen_images(digits: list[list[np.ndarray]], seed: int, variants: int, name: s
         return np.concatenate(_parallel(_draw_chunk, jobs, f"drawing {name}"))
 
     return _cached(key, f"{name}-pen", make, cache)
+
+
+def draw_pair(first: list[np.ndarray], second: list[np.ndarray], rng: np.random.Generator) -> np.ndarray | None:
+    """Two digits drawn side by side until their ink touches or overlaps a little, normalised as
+    one piece: what a reader sees when it fails to tell touching digits apart. Not a digit."""
+    from digits.preprocess import to_mnist
+
+    height = rng.uniform(28, 60)
+    pen = height * np.exp(rng.uniform(*np.log(PEN_TO_HEIGHT)))
+    a = pen_strokes.fit(pen_strokes.jitter(first, rng), height, pen + 2, pen + 2)
+    b = pen_strokes.fit(pen_strokes.jitter(second, rng), height * rng.uniform(0.85, 1.15), 0, pen + 2)
+    a_right = max(float(s[:, 0].max()) for s in a)
+    b_width = max(float(s[:, 0].max()) for s in b)
+    left = a_right + pen * rng.uniform(-1.5, 1.0) - 0.1 * b_width * rng.uniform()
+    b = [s + np.array([max(left, pen + 2), 0], np.float32) for s in b]
+    points = np.concatenate(a + b)
+    if np.ptp(points[:, 0]) < 1.0 * np.ptp(points[:, 1]):
+        return None  # as compact as one digit (a 1 against a 7): it may well read as one
+    shape = (int(points[:, 1].max() + pen + 3), int(points[:, 0].max() + pen + 3))
+    return to_mnist(pen_strokes.paint(a + b, shape, pen))
+
+
+def _pair_chunk(job) -> np.ndarray:
+    drawings, seed, index, count = job
+    rng = np.random.default_rng([seed, index, 11])
+    out = np.zeros((count, 28, 28), np.uint8)
+    done = 0
+    while done < count:
+        first, second = rng.integers(0, len(drawings), 2)
+        if len(drawings[first]) and len(drawings[second]):
+            image = draw_pair(drawings[first], drawings[second], rng)
+            if image is not None:
+                out[done] = np.round(image * 255)
+                done += 1
+    return out
+
+
+def pair_images(digits: list[list[np.ndarray]], count: int, seed: int, name: str, cache: Path = DEFAULT_CACHE):
+    """``count`` pairs of touching training digits read as one piece -> (count, 28, 28) uint8, cached."""
+    key = {"what": "pairs", "name": name, "n": count, "seed": seed, "v": DRAW_VERSION,
+           "strokes": digest(pack(digits)["points"].tobytes())}
+
+    def make():
+        pool = 2000  # each chunk draws its pairs from its own slice of digits: small jobs to ship
+        jobs = [(digits[(i * pool) % len(digits) :][:pool], seed, i // CHUNK, min(CHUNK, count - i)) for i in range(0, count, CHUNK)]
+        return np.concatenate(_parallel(_pair_chunk, jobs, "drawing touching pairs"))
+
+    return _cached(key, f"{name}-pairs", make, cache)
 
 
 def _nondigit_chunk(job) -> np.ndarray:

@@ -9,9 +9,10 @@ checking the test accuracy against ``--target`` and exits non-zero if it is miss
 What the network sees is what the page will show it: each training digit is either MNIST's
 scan or the same digit traced into strokes and redrawn with the page's round pen (training/pen.py,
 cached beside MNIST), and a share of drawings that are not digits at all (letters, symbols,
-shapes, scribbles: training/nondigits.py) is taught with a uniform target, so the network learns
-to be unsure of them ("outlier exposure", Hendrycks et al., ICLR 2019) and the page can say "not a
-digit".
+shapes, scribbles: training/nondigits.py; two touching digits read as one) is taught with a
+uniform target, so the network learns to be unsure of them ("outlier exposure", Hendrycks et al.,
+ICLR 2019): the page can say "not a digit", and the reader can tell touching digits apart by
+which reading the network believes.
 
 Writes ``history.csv`` (per-epoch curves) and ``run.json`` (settings and result) into the output
 folder, and ``model.keras`` only when the target is met (a run below it leaves
@@ -46,6 +47,7 @@ class Settings:
     pen_share: float = 0.5  # share of training digits shown redrawn with the page's pen instead of scanned
     pen_variants: int = 2  # pen drawings made of each training digit (each epoch picks one)
     nondigits: int = 6000  # non-digit drawings taught with a uniform target (0 = none)
+    pairs: int = 6000  # pairs of touching digits read as one piece, taught with a uniform target (0 = none)
 
 
 def thicken_or_thin(images, seed: int):
@@ -67,9 +69,12 @@ def prepare(mnist, s: Settings) -> dict:
     x, y = mnist.x_train, mnist.y_train
     if s.subset:
         x, y = x[: s.subset], y[: s.subset]
-    drawn = pen.pen_images(pen.traced(x, f"train{len(x)}"), s.seed, s.pen_variants, f"train{len(x)}")
-    others = pen.nondigit_images(s.nondigits, s.seed) if s.nondigits else np.zeros((0, 28, 28), np.uint8)
-    return {"scans": x, "drawn": drawn, "labels": y, "nondigits": others}
+    traced = pen.traced(x, f"train{len(x)}")
+    drawn = pen.pen_images(traced, s.seed, s.pen_variants, f"train{len(x)}")
+    none = np.zeros((0, 28, 28), np.uint8)
+    others = pen.nondigit_images(s.nondigits, s.seed) if s.nondigits else none
+    pairs = pen.pair_images(traced, s.pairs, s.seed, f"train{len(x)}") if s.pairs else none
+    return {"scans": x, "drawn": drawn, "labels": y, "nondigits": np.concatenate([others, pairs])}
 
 
 def datasets(prepared: dict, mnist, s: Settings):
@@ -209,11 +214,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="pen drawings made of each training digit, cached (default %(default)s)")
     p.add_argument("--nondigits", type=int, default=defaults.nondigits,
                    help="non-digit drawings taught with a uniform target, 0 = none (default %(default)s)")
+    p.add_argument("--pairs", type=int, default=defaults.pairs,
+                   help="touching pairs of digits read as one piece, taught with a uniform target (default %(default)s)")
     a = p.parse_args(argv)
     s = Settings(
         epochs=a.epochs, batch_size=a.batch_size, learning_rate=a.learning_rate, seed=a.seed,
         subset=a.subset, target=a.target, out=a.out, mnist=a.mnist,
-        pen_share=a.pen_share, pen_variants=a.pen_variants, nondigits=a.nondigits,
+        pen_share=a.pen_share, pen_variants=a.pen_variants, nondigits=a.nondigits, pairs=a.pairs,
     )
     from training.data import DatasetError
 

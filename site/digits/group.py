@@ -13,8 +13,9 @@ columns.
      even where two digits touch.
   3. People write a number digit by digit, so a digit is a run of strokes in writing order (a
      small late stroke inside an earlier digit's columns, a 5's hat added at the end, is moved
-     next to that digit first). Every run that could be one digit (at most MAX_RUN strokes, not
-     wider than RUN_ASPECT) is a candidate; the reader has the network read them all in one
+     next to that digit first). A run ends only where the next stroke sits beside it, not over
+     it. Every run that could be one digit (at most MAX_RUN strokes, not wider than RUN_ASPECT,
+     no clear gap inside) is a candidate; the reader has the network read them all in one
      batch, and ``Grouping.choose`` finds the partition into runs it reads best, by dynamic
      programming: segmentation by recognition. A 4 in two strokes reads better whole than as
      an L and a 1; a 1 touching the 7 after it reads better as two digits than as one.
@@ -127,9 +128,15 @@ def group(ink, strokes) -> Grouping | None:
         return None
 
     order = writing_order(strokes, own)
+    # Where a digit may end: between consecutive strokes that sit side by side. Strokes of one
+    # digit (a 4's two strokes, a 7 and its bar) have each one's middle within the other's columns.
+    cuts = [0] + [k for k in range(1, len(order)) if not overlapping(strokes[order[k - 1]], strokes[order[k]])]
+    cuts.append(len(order))
     runs, pieces = [], []
-    for start in range(len(order)):
-        for stop in range(start + 1, min(len(order), start + MAX_RUN) + 1):
+    for a, start in enumerate(cuts[:-1]):
+        for stop in cuts[a + 1 :]:
+            if stop - start > MAX_RUN and stop != cuts[a + 1]:
+                break
             members = order[start:stop]
             span = np.concatenate([strokes[i] for i in members])
             extent = np.ptp(span, axis=0)
@@ -215,6 +222,12 @@ def writing_order(strokes: list[np.ndarray], own: np.ndarray) -> list[int]:
         else:
             order.insert(host + 1, i)
     return order
+
+
+def overlapping(a: np.ndarray, b: np.ndarray) -> bool:
+    """Does either stroke's middle column lie within the other's columns?"""
+    (a0, a1), (b0, b1) = (float(a[:, 0].min()), float(a[:, 0].max())), (float(b[:, 0].min()), float(b[:, 0].max()))
+    return a0 <= (b0 + b1) / 2 <= a1 or b0 <= (a0 + a1) / 2 <= b1
 
 
 def apart(strokes: list[np.ndarray], members: list[int], gap: float) -> bool:
