@@ -24,29 +24,25 @@ gives the same figures.
 
 from __future__ import annotations
 
+import argparse
+import hashlib
+import json
 import os
+import platform
+import sys
+import time
+from pathlib import Path
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: single-thread latency, modest CPU use
+import numpy as np
 
-import argparse  # noqa: E402
-import hashlib  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
+import digits
+from digits import cnn
+from digits.preprocess import resample
+from training import pen
+from training import strokes as pen_strokes
+from training.data import load as load_mnist
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "site"))
-
-import digits  # noqa: E402
-from digits import cnn  # noqa: E402
-from digits.preprocess import resample  # noqa: E402
-from training import pen  # noqa: E402
-from training import strokes as pen_strokes  # noqa: E402
-from training.data import load as load_mnist  # noqa: E402
 
 DEFAULT_MODEL = ROOT / "site" / "model" / "digits.npz"
 DEFAULT_OUT = ROOT / "bench" / "results" / "reading.json"

@@ -19,7 +19,6 @@ import hashlib
 import json
 import platform
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -27,10 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "site"))
+from digits import cnn
 
-from digits import cnn  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 TOLERANCE = 1e-4
 PARITY_IMAGES = 1000
