@@ -151,7 +151,7 @@ def measure_single(net, x, y, count, seed):
         canvas = single_canvas(crop(x[i]), rng)
         prepared[k] = digits.to_mnist(canvas)
         scale = min(28 / canvas.shape[0], 28 / canvas.shape[1])  # naive: whole canvas into 28x28
-        squashed[k] = resample(canvas, (28, 28), scale)
+        squashed[k] = np.clip(resample(canvas, (28, 28), scale), 0, 1)  # float rounding: net takes 0..1 only
         if k < 300:
             canvases_for_latency.append(canvas)
     p = net.predict_proba(prepared)
