@@ -236,7 +236,7 @@ def test_degenerate_inks(name, ink, random_net):
 
 
 def test_the_shipped_network_reads_canvas_digits_and_numbers(shipped_net):
-    from bench.reading import crop, number_canvas, single_canvas
+    from training.inks import crop, number_canvas, single_canvas
 
     mnist = pytest.importorskip("training.data").load()
     rng = np.random.default_rng(7)
