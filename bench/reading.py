@@ -55,6 +55,7 @@ DEFAULT_MODEL = ROOT / "site" / "model" / "digits.npz"
 DEFAULT_OUT = ROOT / "bench" / "results" / "reading.json"
 THRESHOLDS = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995]
 COVERAGE_TARGET = 0.98
+GALLERY_MAX = 60  # pen-drawn misreadings shown in docs/img/pen-errors.png
 PEN_SURE = 0.98  # the unsure threshold leaves at least this share of pen-drawn digits sure
 PEN_REJECTED = 0.003  # ... and the not-a-digit threshold rejects at most this share of them
 
@@ -73,7 +74,7 @@ def measure_single(net, x, y, count, seed):
         canvas = single_canvas(crop(x[i]), rng)
         prepared[k] = digits.to_mnist(canvas)
         scale = min(28 / canvas.shape[0], 28 / canvas.shape[1])  # naive: whole canvas into 28x28
-        squashed[k] = np.clip(resample(canvas, (28, 28), scale), 0, 1)  # float rounding: net takes 0..1 only
+        squashed[k] = resample(canvas, (28, 28), scale)
         if k < 300:
             canvases_for_latency.append(canvas)
     p = net.predict_proba(prepared)
@@ -162,15 +163,18 @@ def measure_pen_singles(net, traced, y, seed):
     """MNIST test digits traced and drawn with the page's pen on a canvas, read by digits.read
     with their strokes (and, for comparison, from the pixels alone)."""
     rng = np.random.default_rng(seed)
-    right, right_pixels, confidence, failures, inks = [], [], [], [], []
+    right, right_pixels, confidence, failures, inks, gallery = [], [], [], [], [], []
     for strokes_28, label in zip(traced, y, strict=True):
         ink, drawn = pen_strokes.draw(strokes_28, rng)
         reading = digits.read(ink, net, strokes=drawn)
         right.append(reading.text == str(label))
         right_pixels.append(digits.read(ink, net).text == str(label))
         confidence.append(top_confidence(reading) if len(reading.digits) == 1 else 0.0)
-        if not right[-1] and len(failures) < 40:
-            failures.append({"truth": int(label), "read": reading.text, "index": len(right) - 1})
+        if not right[-1]:
+            failures.append({"truth": int(label), "read": str(reading), "index": len(right) - 1,
+                             "confidence": round(top_confidence(reading), 4)})
+            if len(gallery) < GALLERY_MAX:
+                gallery.append((ink, reading, int(label), len(right) - 1))
         if len(inks) < 300:
             inks.append((ink, drawn))
     right, confidence = np.array(right), np.array(confidence)
@@ -178,8 +182,32 @@ def measure_pen_singles(net, traced, y, seed):
         "count": len(right),
         "accuracy": float(right.mean()),
         "pixels_only_accuracy": float(np.mean(right_pixels)),
-        "first_failures": failures,
-    }, right, confidence, inks
+        "failures": failures,
+    }, right, confidence, inks, gallery
+
+
+def plot_pen_errors(gallery, total: int, path: Path) -> None:
+    """The pen-drawn digits read wrong, as drawn (cropped to the ink), with what was read."""
+    from bench.model_card import pyplot, save
+
+    plt = pyplot()
+    cols = 10
+    rows = max(1, -(-len(gallery) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.95, rows * 1.2 + 0.4), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (ink, reading, label, index) in zip(axes.flat, gallery, strict=False):
+        box = digits.preprocess.bounding_box(ink)
+        pad = 4
+        crop = ink[max(0, box[0] - pad) : box[1] + pad, max(0, box[2] - pad) : box[3] + pad] if box else ink
+        ax.imshow(crop, cmap="gray_r", vmin=0, vmax=1, interpolation="antialiased")
+        said = str(reading) or "blank"
+        ax.set_title(f"{label} → {said}\n#{index}", fontsize=8, linespacing=1.15)
+    what = f"all {total}" if len(gallery) == total else f"the first {len(gallery)} of {total}"
+    fig.suptitle(f"{what[0].upper()}{what[1:]} pen-drawn MNIST test digits read wrong: true → read (? = unsure), test index",
+                 fontsize=10)
+    fig.tight_layout()
+    save(fig, path)
 
 
 def calibrate_pen(right: np.ndarray, confidence: np.ndarray, seed: int) -> dict:
@@ -315,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
 
     traced = pen.traced(x, "test10000")
     count = min(args.pen_digits, len(x))
-    pen_singles, pen_right, pen_confidence, pen_inks = measure_pen_singles(net, traced[:count], y[:count], args.seed + 5)
+    pen_singles, pen_right, pen_confidence, pen_inks, gallery = measure_pen_singles(net, traced[:count], y[:count], args.seed + 5)
+    plot_pen_errors(gallery, len(pen_singles["failures"]), ROOT / "docs" / "img" / "pen-errors.png")
     pen_unsure = calibrate_pen(pen_right, pen_confidence, args.seed + 6)
     pen_numbers = measure_pen_numbers(net, traced, y, args.pen_numbers, args.seed + 7, touch=False)
     pen_touching = measure_pen_numbers(net, traced, y, args.pen_numbers // 2, args.seed + 8, touch=True, lengths=(2, 2))
