@@ -309,6 +309,23 @@ def measure_latency(net, canvases, number_canvases):
     }
 
 
+def measure_pen(net, x, y, args) -> tuple[dict, float]:
+    """Everything drawn with the page's pen (the picture of its misreadings included), and the median
+    time of reading one such digit with its strokes."""
+    traced = pen.traced(x, "test10000")
+    count = min(args.pen_digits, len(x))
+    pen_singles, pen_right, pen_confidence, pen_inks, gallery = measure_pen_singles(net, traced[:count], y[:count], args.seed + 5)
+    plot_pen_errors(gallery, len(pen_singles["failures"]), ROOT / "docs" / "img" / "pen-errors.png")
+    pen_unsure = calibrate_pen(pen_right, pen_confidence, args.seed + 6)
+    pen_numbers = measure_pen_numbers(net, traced, y, args.pen_numbers, args.seed + 7, touch=False)
+    pen_touching = measure_pen_numbers(net, traced, y, args.pen_numbers // 2, args.seed + 8, touch=True, lengths=(2, 2))
+    pen_apart = measure_pen_numbers(net, traced, y, args.pen_numbers // 2, args.seed + 8, touch=False, lengths=(2, 2))
+    others = measure_nondigits(net, args.nondigits, args.seed + 9)
+    read_ms = median_ms(lambda item: digits.read(item[0], net, strokes=item[1]), pen_inks)
+    return {"single_digits": pen_singles, "unsure": pen_unsure, "numbers": pen_numbers, "touching_pairs": pen_touching,
+            "same_pairs_apart": pen_apart, "nondigits": others}, read_ms
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
@@ -341,16 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     latency = measure_latency(net, canvases, number_canvases)
 
-    traced = pen.traced(x, "test10000")
-    count = min(args.pen_digits, len(x))
-    pen_singles, pen_right, pen_confidence, pen_inks, gallery = measure_pen_singles(net, traced[:count], y[:count], args.seed + 5)
-    plot_pen_errors(gallery, len(pen_singles["failures"]), ROOT / "docs" / "img" / "pen-errors.png")
-    pen_unsure = calibrate_pen(pen_right, pen_confidence, args.seed + 6)
-    pen_numbers = measure_pen_numbers(net, traced, y, args.pen_numbers, args.seed + 7, touch=False)
-    pen_touching = measure_pen_numbers(net, traced, y, args.pen_numbers // 2, args.seed + 8, touch=True, lengths=(2, 2))
-    pen_apart = measure_pen_numbers(net, traced, y, args.pen_numbers // 2, args.seed + 8, touch=False, lengths=(2, 2))
-    others = measure_nondigits(net, args.nondigits, args.seed + 9)
-    latency["read_one_pen_digit_ms"] = median_ms(lambda item: digits.read(item[0], net, strokes=item[1]), pen_inks)
+    drawn_with_pen, latency["read_one_pen_digit_ms"] = measure_pen(net, x, y, args)
 
     results = {
         "model": {
@@ -364,8 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         "touching_numbers": touching,
         "latency": latency,
         "unsure": unsure,
-        "pen": {"single_digits": pen_singles, "unsure": pen_unsure, "numbers": pen_numbers,
-                "touching_pairs": pen_touching, "same_pairs_apart": pen_apart, "nondigits": others},
+        "pen": drawn_with_pen,
         "seconds": round(time.perf_counter() - started, 1),
     }
     results["passed"] = bars.verdicts("reading", results)  # against bench/bars.toml
