@@ -260,7 +260,7 @@ def test_an_npy_file_or_object_arrays_are_refused_clearly(tmp_path):
     layers, arrays = small_net_file(tmp_path / "net.npz")
     np.savez(tmp_path / "objects.npz", format=np.array(cnn.FORMAT), version=np.array(1),
              layers=np.array([json.dumps(layers)], dtype=object), **arrays)
-    with pytest.raises(cnn.WeightsError, match="damaged .*Python objects, which are never loaded") as e:
+    with pytest.raises(cnn.WeightsError, match="corrupt .*Python objects, which are never loaded") as e:
         cnn.load(tmp_path / "objects.npz")
     assert "allow_pickle" not in str(e.value)
 

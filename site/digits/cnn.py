@@ -384,9 +384,9 @@ def read_weight_file(source: str | Path | bytes) -> tuple[list, dict[str, np.nda
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
-    except Exception as e:  # zipfile.BadZipFile, a truncated member, object arrays: all mean damaged
+    except Exception as e:  # zipfile.BadZipFile, a truncated member, object arrays: all mean corrupt
         reason = "it holds Python objects, which are never loaded" if "pickle" in str(e) else f"{type(e).__name__}: {e}"
-        raise WeightsError(f"{what} is damaged ({reason}); {RESTORE}") from None
+        raise WeightsError(f"{what} is corrupt ({reason}); {RESTORE}") from None
     missing = [name for name in ("format", "version", "layers") if name not in arrays]
     if missing:
         raise WeightsError(f"{what} is not a digits weight file (no {', '.join(missing)} entry); {RESTORE}")
@@ -399,7 +399,7 @@ def read_weight_file(source: str | Path | bytes) -> tuple[list, dict[str, np.nda
         specs = json.loads(str(arrays.pop("layers")))
         meta = json.loads(str(arrays.pop("meta"))) if "meta" in arrays else {}
     except ValueError as e:
-        raise WeightsError(f"{what} is damaged (its layer list or meta is not JSON: {e}); {RESTORE}") from None
+        raise WeightsError(f"{what} is corrupt (its layer list or meta is not JSON: {e}); {RESTORE}") from None
     return specs, arrays, meta if isinstance(meta, dict) else {}
 
 
