@@ -312,21 +312,10 @@ def build(specs: list, arrays: dict[str, np.ndarray], winograd_tiles: tuple[int,
             order[k], order[k + 1] = order[k + 1], order[k]
     layers, shape = [], INPUT
     for i in order:
-        spec = specs[i]
-        kind = spec["type"]
         try:
-            if kind not in LAYER_TYPES:
-                raise WeightsError(f"unknown layer type {kind!r} (known: {', '.join(LAYER_TYPES)})")
-            layer_type = LAYER_TYPES[kind]
-            fields = {"type", *layer_type.options, *(("weight", "bias") if layer_type.weights else ())}
-            unknown = sorted(set(spec) - fields)
-            if unknown:
-                raise WeightsError(f"unknown field {unknown[0]!r} (a {kind} layer has {', '.join(sorted(fields - {'type'}))})")
-            weight, bias = (_array(arrays, spec, "weight"), _array(arrays, spec, "bias")) if layer_type.weights else (None, None)
-            options = {name: spec.get(name, default) for name, default in layer_type.options.items()}
-            layer = layer_type.build(options, weight, bias, shape, winograd_tiles)
+            layer = _layer(specs[i], arrays, shape, winograd_tiles)
         except WeightsError as e:
-            raise WeightsError(f"layer {i} ({kind}): {e}") from None
+            raise WeightsError(f"layer {i} ({specs[i]['type']}): {e}") from None
         layers.append(layer)
         shape = layer.shape
     if layers[-1].type != "softmax":
@@ -334,6 +323,22 @@ def build(specs: list, arrays: dict[str, np.ndarray], winograd_tiles: tuple[int,
     if shape != (CLASSES,):
         raise WeightsError(f"the network gives {shape[0] if len(shape) == 1 else shape} outputs, not {CLASSES} digits")
     return layers
+
+
+def _layer(spec: dict, arrays: dict[str, np.ndarray], shape: tuple[int, ...], winograd_tiles: tuple[int, ...]) -> Layer:
+    """One entry of the layer list -> its Layer, for an input of one image's ``shape``."""
+    kind = spec["type"]
+    if kind not in LAYER_TYPES:
+        raise WeightsError(f"unknown layer type {kind!r} (known: {', '.join(LAYER_TYPES)})")
+    layer_type = LAYER_TYPES[kind]
+    fields = {*layer_type.options, *(("weight", "bias") if layer_type.weights else ())}
+    unknown = sorted(set(spec) - fields - {"type"})
+    if unknown:
+        known = f"its fields are {', '.join(sorted(fields))}" if fields else "it has no fields"
+        raise WeightsError(f"unknown field {unknown[0]!r} ({known})")
+    weight, bias = (_array(arrays, spec, "weight"), _array(arrays, spec, "bias")) if layer_type.weights else (None, None)
+    options = {name: spec.get(name, default) for name, default in layer_type.options.items()}
+    return layer_type.build(options, weight, bias, shape, winograd_tiles)
 
 
 def _array(arrays: dict[str, np.ndarray], spec: dict, role: str) -> np.ndarray:
