@@ -49,6 +49,7 @@ DEFAULT_OUT = ROOT / "bench" / "results" / "reading.json"
 THRESHOLDS = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995]
 COVERAGE_TARGET = 0.98
 BARS = {"single_digit_accuracy": 0.990, "number_exact_rate": 0.96, "latency_ms": 2.0}
+GALLERY_MAX = 60  # pen-drawn misreadings shown in docs/img/pen-errors.png
 PEN_SURE = 0.98  # the unsure threshold leaves at least this share of pen-drawn digits sure
 PEN_REJECTED = 0.003  # ... and the not-a-digit threshold rejects at most this share of them
 
@@ -240,15 +241,18 @@ def measure_pen_singles(net, traced, y, seed):
     """MNIST test digits traced and drawn with the page's pen on a canvas, read by digits.read
     with their strokes (and, for comparison, from the pixels alone)."""
     rng = np.random.default_rng(seed)
-    right, right_pixels, confidence, failures, inks = [], [], [], [], []
+    right, right_pixels, confidence, failures, inks, gallery = [], [], [], [], [], []
     for strokes_28, label in zip(traced, y, strict=True):
         ink, drawn = pen_strokes.draw(strokes_28, rng)
         reading = digits.read(ink, net, strokes=drawn)
         right.append(reading.text == str(label))
         right_pixels.append(digits.read(ink, net).text == str(label))
         confidence.append(top_confidence(reading) if len(reading.digits) == 1 else 0.0)
-        if not right[-1] and len(failures) < 40:
-            failures.append({"truth": int(label), "read": reading.text, "index": len(right) - 1})
+        if not right[-1]:
+            failures.append({"truth": int(label), "read": str(reading), "index": len(right) - 1,
+                             "confidence": round(top_confidence(reading), 4)})
+            if len(gallery) < GALLERY_MAX:
+                gallery.append((ink, reading, int(label), len(right) - 1))
         if len(inks) < 300:
             inks.append((ink, drawn))
     right, confidence = np.array(right), np.array(confidence)
@@ -256,8 +260,32 @@ def measure_pen_singles(net, traced, y, seed):
         "count": len(right),
         "accuracy": float(right.mean()),
         "pixels_only_accuracy": float(np.mean(right_pixels)),
-        "first_failures": failures,
-    }, right, confidence, inks
+        "failures": failures,
+    }, right, confidence, inks, gallery
+
+
+def plot_pen_errors(gallery, total: int, path: Path) -> None:
+    """The pen-drawn digits read wrong, as drawn (cropped to the ink), with what was read."""
+    from bench.model_card import pyplot, save
+
+    plt = pyplot()
+    cols = 10
+    rows = max(1, -(-len(gallery) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.95, rows * 1.2 + 0.4), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (ink, reading, label, index) in zip(axes.flat, gallery, strict=False):
+        box = digits.preprocess.bounding_box(ink)
+        pad = 4
+        crop = ink[max(0, box[0] - pad) : box[1] + pad, max(0, box[2] - pad) : box[3] + pad] if box else ink
+        ax.imshow(crop, cmap="gray_r", vmin=0, vmax=1, interpolation="antialiased")
+        said = str(reading) or "blank"
+        ax.set_title(f"{label} → {said}\n#{index}", fontsize=8, linespacing=1.15)
+    what = f"all {total}" if len(gallery) == total else f"the first {len(gallery)} of {total}"
+    fig.suptitle(f"{what[0].upper()}{what[1:]} pen-drawn MNIST test digits read wrong: true → read (? = unsure), test index",
+                 fontsize=10)
+    fig.tight_layout()
+    save(fig, path)
 
 
 def calibrate_pen(right: np.ndarray, confidence: np.ndarray, seed: int) -> dict:
@@ -393,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
 
     traced = pen.traced(x, "test10000")
     count = min(args.pen_digits, len(x))
-    pen_singles, pen_right, pen_confidence, pen_inks = measure_pen_singles(net, traced[:count], y[:count], args.seed + 5)
+    pen_singles, pen_right, pen_confidence, pen_inks, gallery = measure_pen_singles(net, traced[:count], y[:count], args.seed + 5)
+    plot_pen_errors(gallery, len(pen_singles["failures"]), ROOT / "docs" / "img" / "pen-errors.png")
     pen_unsure = calibrate_pen(pen_right, pen_confidence, args.seed + 6)
     pen_numbers = measure_pen_numbers(net, traced, y, args.pen_numbers, args.seed + 7, touch=False)
     pen_touching = measure_pen_numbers(net, traced, y, args.pen_numbers // 2, args.seed + 8, touch=True, lengths=(2, 2))

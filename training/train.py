@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -117,6 +118,35 @@ def datasets(prepared: dict, mnist, s: Settings):
     return train, test, len(scans)
 
 
+def environment() -> dict:
+    """What a retrain must match to reproduce these weights bit for bit: op determinism makes a
+    run repeatable on one machine, but the kernels' summation order depends on the CPU's vector
+    instructions and on the thread counts, and the maths on the library versions."""
+    import platform
+
+    import keras
+    import tensorflow as tf
+
+    cpu = platform.processor()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "os": platform.platform(),
+    }
+
+
 def train(s: Settings) -> dict:
     from training import data
 
@@ -187,6 +217,7 @@ def train(s: Settings) -> dict:
         "epoch_seconds": epoch_seconds,
         "train_images": n_train,
         "meets_target": bool(meets),
+        "environment": environment(),
     }
     (out / "run.json").write_text(json.dumps(result, indent=2) + "\n")
     print(

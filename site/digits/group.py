@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .preprocess import FLOOR, as_ink, clean
+from .preprocess import FLOOR, as_ink, bounding_box, clean
 from .segment import GRID, LEVEL, Box, Piece, candidate_splits, coarse_mask, looks_like_dot
 
 MAX_STROKES = 400  # more than this is not a number (confetti): the pixels are read instead
@@ -110,14 +110,24 @@ def group(ink, strokes) -> Grouping | None:
     """(H, W) ink and its strokes -> the candidate digits (runs of strokes) to be weighed by the
     network; None if the strokes do not explain the ink (the caller then reads the pixels)."""
     ink = clean(as_ink(ink))
-    if ink.size == 0 or ink.max() <= 0:
+    box = bounding_box(ink)
+    if box is None:
         return Grouping([], [])
     strokes = clean_strokes(strokes, ink.shape)
     if not strokes or len(strokes) > MAX_STROKES:
         return None
+    # Work on the ink's bounding box only (most of a canvas is paper), on the canvas' own grid.
+    cell = max(1, -(-max(ink.shape) // GRID))
+    canvas_side = min(ink.shape)
+    top, left = box[0], box[2]
+    ink = ink[top : box[1], left : box[3]]
+    strokes = [s - (left, top) for s in strokes]
+    strokes = [s[((s >= -cell) & (s <= (ink.shape[1] + cell, ink.shape[0] + cell))).all(axis=1)] for s in strokes]
+    strokes = [np.clip(s, 0, (ink.shape[1] - 1e-3, ink.shape[0] - 1e-3)) for s in strokes if len(s)]
+    if not strokes:
+        return None
     mask = ink >= max(FLOOR, LEVEL * float(ink.max()))
     height, width = mask.shape
-    cell = max(1, -(-max(height, width) // GRID))
     coarse = coarse_mask(mask, cell)
     own = rasterise(strokes, coarse.shape, cell)
     pen_cells = int(np.ceil(estimate_pen(ink, strokes) / cell)) + 1
@@ -144,8 +154,8 @@ def group(ink, strokes) -> Grouping | None:
                 break  # wider than any digit: longer runs are wider still
             if stop - start > 1 and apart(strokes, members, GAP * extent[1]):
                 continue  # a clear gap between its strokes' columns: two digits, not one
-            piece = cut_out(ink, own, cell, members)
-            if piece is not None and not looks_like_dot(piece, min(height, width)):
+            piece = cut_out(ink, own, cell, members, (left, top))
+            if piece is not None and not looks_like_dot(piece, canvas_side):
                 runs.append((start, stop))
                 pieces.append(piece)
     return Grouping(runs, pieces, len(order))
@@ -253,8 +263,9 @@ def shared(a: tuple[float, float], b: tuple[float, float]) -> float:
     return max(0.0, overlap) / max(1.0, min(a[1] - a[0], b[1] - b[0]))
 
 
-def cut_out(ink: np.ndarray, own: np.ndarray, cell: int, members: list[int]) -> Piece | None:
-    """The ink owned by strokes ``members`` (indices), cropped to its box."""
+def cut_out(ink: np.ndarray, own: np.ndarray, cell: int, members: list[int], offset=(0, 0)) -> Piece | None:
+    """The ink owned by strokes ``members`` (indices), cropped to its box (moved by ``offset``:
+    where ``ink`` sits on the canvas)."""
     mine = np.isin(own, np.asarray(members) + 1)
     rows, cols = np.flatnonzero(mine.any(axis=1)), np.flatnonzero(mine.any(axis=0))
     if rows.size == 0:
@@ -268,6 +279,7 @@ def cut_out(ink: np.ndarray, own: np.ndarray, cell: int, members: list[int]) -> 
     rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
     if rows.size == 0:
         return None
-    box = Box(c0 + int(cols[0]), r0 + int(rows[0]), c0 + int(cols[-1]) + 1, r0 + int(rows[-1]) + 1)
+    x, y = offset
+    box = Box(x + c0 + int(cols[0]), y + r0 + int(rows[0]), x + c0 + int(cols[-1]) + 1, y + r0 + int(rows[-1]) + 1)
     crop = np.ascontiguousarray(region[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
     return Piece(box, crop, candidate_splits(box, crop))
