@@ -19,6 +19,7 @@ import os
 # OpenBLAS's spinning threads turned a 0.3 ms product into 32 ms. The page has no threads either.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+import sys
 from pathlib import Path
 
 import pytest
