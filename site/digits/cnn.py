@@ -173,8 +173,9 @@ def build_dense(options, weight, bias, shape, winograd_tiles) -> Layer:
         raise WeightsError(f"weight has shape {weight.shape}, expected ({shape[0]}, outputs): the layer before gives "
                            f"{shape[0]} values")
     bias = _bias_for(bias, weight.shape[1])
-    # Kept transposed in memory, used as w.T: numpy without BLAS runs (1, n) @ (n, k) 1.7x faster
-    # this way in the page; with BLAS the transposed operand costs nothing.
+    # Kept transposed in memory, used as w.T: numpy without BLAS then reads both operands of
+    # (1, n) @ (n, k) sequentially, faster in the page (bench/browser.py's variants time it); with
+    # BLAS the transposed operand costs nothing.
     weight = np.ascontiguousarray(weight.T).T
     return Layer("dense", options, weight, bias, (weight.shape[1],), lambda x: dense(x, weight, bias))
 
