@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import sys
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from digits import UNSURE_BELOW, cnn
+from export import sha256_file
 from training import data
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,10 +65,6 @@ class Measured:
 
 
 # --- measuring ---------------------------------------------------------------------------------
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def measure(net: cnn.Net, mnist) -> Measured:
@@ -123,7 +119,7 @@ def cross_check_files(card: dict, model_dir: Path, net: cnn.Net) -> list[str]:
         if not path.exists():
             problems.append(f"{name}: listed in card.json but missing from {model_dir}")
             continue
-        size, digest = path.stat().st_size, sha256(path)
+        size, digest = path.stat().st_size, sha256_file(path)
         if recorded.get("bytes") != size:
             problems.append(f"{name}: card.json says {recorded.get('bytes')} bytes, the file has {size}")
         if recorded.get("sha256") != digest:
@@ -421,7 +417,7 @@ def figures(meas: Measured, card: dict, history, net: cnn.Net, model_dir: Path) 
     return {
         "model": {
             "folder": shown_path(model_dir),
-            "digits.npz sha256": sha256(model_dir / "digits.npz"),
+            "digits.npz sha256": sha256_file(model_dir / "digits.npz"),
             "parameters": int(net.parameters),
             "multiply_adds_per_digit": int(net.multiply_adds),
         },

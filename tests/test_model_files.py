@@ -8,7 +8,8 @@ import pytest
 
 from bench.bars import BARS
 from digits import cnn
-from export.model import onnx_proba, sha256
+from export import sha256_file
+from export.model import onnx_proba
 from training import data
 
 MODEL = Path(__file__).resolve().parent.parent / "site" / "model"
@@ -43,7 +44,7 @@ def test_size_cost_and_digests_are_as_the_card_says(shipped):
     assert card["multiply_adds_per_digit"] == net.multiply_adds
     assert card["parameters"] == net.parameters
     for name in ("digits.npz", "digits.onnx"):
-        assert card["files"][name]["sha256"] == sha256(MODEL / name), f"{name} changed since card.json was written"
+        assert card["files"][name]["sha256"] == sha256_file(MODEL / name), f"{name} changed since card.json was written"
 
 
 def test_the_pages_winograd_path_agrees_with_onnxruntime(shipped):
