@@ -133,6 +133,7 @@ def _cached(key: dict, name: str, make, cache: Path) -> np.ndarray:
         except (OSError, ValueError):
             print(f"{path}: corrupt, drawing again", flush=True)
     array = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npy")
     np.save(tmp, array)
     tmp.replace(path)
