@@ -141,7 +141,7 @@ def group(ink, strokes) -> Grouping | None:
             span = np.concatenate([strokes[i] for i in members])
             extent = np.ptp(span, axis=0)
             if stop - start > 1 and extent[0] > RUN_ASPECT * max(extent[1], 1.0):
-                break  # wider than any digit: longer runs are wider still
+                continue  # wider than any digit (a longer run may be taller: a 9 whose loop comes first)
             if stop - start > 1 and apart(strokes, members, GAP * extent[1]):
                 continue  # a clear gap between its strokes' columns: two digits, not one
             piece = cut_out(ink, own, cell, members)
