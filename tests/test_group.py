@@ -308,6 +308,13 @@ def test_a_digit_whose_first_strokes_are_wide_is_still_a_candidate_whole():
     assert (0, 3) in grouping.runs
 
 
+def test_strokes_of_which_no_run_is_digit_shaped_mean_read_the_pixels():
+    # a 5 whose hat runs far to the right: hat and body together are wider than any digit
+    strokes = [line((30, 140), (160, 135), (215, 105), (320, 100), (460, 70)),
+               line((165, 150), (170, 170), (205, 200), (220, 235), (200, 265), (150, 280), (110, 280))]
+    assert G.group(drawn(strokes, (330, 487), 14), strokes) is None
+
+
 def test_every_candidate_lies_inside_the_ink_and_covers_its_strokes():
     strokes = FIVE_BODY + ONE + FIVE_HAT + [line((300, 70), (380, 75), (320, 230))]
     ink = drawn(strokes)

@@ -108,7 +108,8 @@ def grow(labels: np.ndarray, mask: np.ndarray, steps: int) -> np.ndarray:
 
 def group(ink, strokes) -> Grouping | None:
     """(H, W) ink and its strokes -> the candidate digits (runs of strokes) to be weighed by the
-    network; None if the strokes do not explain the ink (the caller then reads the pixels)."""
+    network; None if the strokes do not explain the ink or no run of them is digit-shaped (the
+    caller then reads the pixels)."""
     ink = clean(as_ink(ink))
     if ink.size == 0 or ink.max() <= 0:
         return Grouping([], [])
@@ -148,6 +149,8 @@ def group(ink, strokes) -> Grouping | None:
             if piece is not None and not looks_like_dot(piece, min(height, width)):
                 runs.append((start, stop))
                 pieces.append(piece)
+    if not runs:
+        return None  # no run of strokes is digit-shaped (a 5 with a long hat): read the pixels, lose nothing
     return Grouping(runs, pieces, len(order))
 
 
