@@ -429,6 +429,14 @@ def test_a_long_stroke_the_network_doubts_is_read_with_doubt_not_dropped():
     assert reading.digits and all(d.unsure for d in reading.digits)
 
 
+def test_digits_are_left_to_right_even_when_split_pieces_overlap(random_net):
+    # Found by hypothesis: two dots' pieces overlap in columns, one is read split, and the digits came
+    # out piece by piece (box centres 3.5, 0.5, 2, 5) instead of left to right.
+    strokes = [np.zeros((0, 2)), line((4, 0)), line((3, 3))]
+    ink = painted(strokes[1:], (8, 8), 5)
+    check_reading(digits.read(ink, random_net, strokes=strokes), ink.shape)
+
+
 # --- with strokes: the shipped network on MNIST test digits drawn with the page's pen ------------
 
 
@@ -491,18 +499,24 @@ wild_points = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True, width=64),  # NaN, +-inf, +-1e308, subnormals
     st.floats(-20, 80),  # on and around a small canvas
 )
-stroke_lists = st.lists(arrays(np.float64, st.tuples(st.integers(0, 6), st.just(2)), elements=wild_points), max_size=8)
+plausible_strokes = arrays(np.float64, st.tuples(st.integers(1, 6), st.just(2)), elements=st.floats(0, 60))
+stroke_lists = st.lists(
+    st.one_of(arrays(np.float64, st.tuples(st.integers(0, 6), st.just(2)), elements=wild_points), plausible_strokes),
+    max_size=8,
+)
 
 
 @st.composite
 def inks_with_strokes(draw):
     """Small inks, some painted from the very strokes handed over (the grouping path), some not."""
     strokes = draw(stroke_lists)
-    h, w = draw(st.integers(1, 60)), draw(st.integers(1, 60))
     if draw(st.booleans()):
+        strokes = draw(st.permutations(strokes + draw(st.lists(plausible_strokes, min_size=1, max_size=4))))
+        h, w = draw(st.integers(8, 64)), draw(st.integers(8, 64))
         finite = [s[np.isfinite(s).all(axis=1) & (np.abs(s) < 1e4).all(axis=1)].astype(np.float32) for s in strokes]
         ink = painted(finite, (h, w), draw(st.floats(0.5, 10)))
     else:
+        h, w = draw(st.integers(1, 60)), draw(st.integers(1, 60))
         ink = draw(arrays(np.float32, (h, w), elements=st.floats(0, 1, width=32)))
     return ink, strokes
 
