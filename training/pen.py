@@ -66,7 +66,7 @@ def pack(digits: list[list[np.ndarray]]) -> dict[str, np.ndarray]:
 def unpack(arrays) -> list[list[np.ndarray]]:
     points, stroke_ends, digit_ends = arrays["points"], arrays["stroke_ends"], arrays["digit_ends"]
     strokes = np.split(points, stroke_ends[:-1]) if len(stroke_ends) else []
-    starts = np.concatenate([[0], digit_ends[:-1]])
+    starts = np.concatenate([[0], digit_ends])[:-1]  # no digits: no starts
     return [strokes[a:b] for a, b in zip(starts, digit_ends, strict=True)]
 
 
@@ -133,6 +133,7 @@ def _cached(key: dict, name: str, make, cache: Path) -> np.ndarray:
         except (OSError, ValueError):
             print(f"{path}: corrupt, drawing again", flush=True)
     array = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npy")
     np.save(tmp, array)
     tmp.replace(path)

@@ -108,7 +108,8 @@ def grow(labels: np.ndarray, mask: np.ndarray, steps: int) -> np.ndarray:
 
 def group(ink, strokes) -> Grouping | None:
     """(H, W) ink and its strokes -> the candidate digits (runs of strokes) to be weighed by the
-    network; None if the strokes do not explain the ink (the caller then reads the pixels)."""
+    network; None if the strokes do not explain the ink or no run of them is digit-shaped (the
+    caller then reads the pixels)."""
     ink = clean(as_ink(ink))
     box = bounding_box(ink)
     if box is None:
@@ -151,13 +152,15 @@ def group(ink, strokes) -> Grouping | None:
             span = np.concatenate([strokes[i] for i in members])
             extent = np.ptp(span, axis=0)
             if stop - start > 1 and extent[0] > RUN_ASPECT * max(extent[1], 1.0):
-                continue  # wider than any digit (a longer run may be taller, so keep looking)
+                continue  # wider than any digit (a longer run may be taller: a 9 whose loop comes first)
             if stop - start > 1 and apart(strokes, members, GAP * extent[1]):
                 continue  # a clear gap between its strokes' columns: two digits, not one
             piece = cut_out(ink, own, cell, members, (left, top))
             if piece is not None and not looks_like_dot(piece, canvas_side):
                 runs.append((start, stop))
                 pieces.append(piece)
+    if not runs:
+        return None  # no run of strokes is digit-shaped (a 5 with a long hat): read the pixels, lose nothing
     return Grouping(runs, pieces, len(order))
 
 
