@@ -62,10 +62,11 @@ def test_clean_strokes_drops_empty_strokes_and_points_that_are_not_finite():
     assert cleaned.dtype == np.float64
 
 
-def test_clean_strokes_clips_points_into_the_ink():
-    (cleaned,) = G.clean_strokes([[(-5, -5), (50, 3), (3, 1e300), (-np.inf, 2)]], (20, 30))
-    assert (cleaned >= 0).all() and (cleaned[:, 0] < 30).all() and (cleaned[:, 1] < 20).all()
-    np.testing.assert_allclose(cleaned[:3], [(0, 0), (30, 3), (3, 20)], atol=1e-2)
+def test_clean_strokes_drops_points_off_the_canvas_rather_than_clipping_them():
+    # clipped onto the edge, a wild point would stretch the stroke's columns over other digits
+    (cleaned,) = G.clean_strokes([[(-5, -5), (4, 3), (50, 3), (3, 1e300), (-np.inf, 2), (29.5, 19.5)]], (20, 30))
+    np.testing.assert_array_equal(cleaned, [(4, 3), (29.5, 19.5)])
+    assert G.clean_strokes([[(-5, -5), (50, 3)]], (20, 30)) == []  # nothing left on the canvas: no stroke
 
 
 @pytest.mark.parametrize("bad", [[(1, 2, 3)], [1, 2], np.zeros((2, 2, 2)), [[(1, 2)], [(3, 4)]]])

@@ -372,9 +372,6 @@ def test_bad_points_do_not_change_what_is_read(random_net):
     same_reading(digits.read(ink, random_net, strokes=garbage), clean_reading)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG, reported: a stroke's column span counts points that lie on no ink "
-                   "(here one point at 1e308, clipped to the canvas' corner), so the 0 'overlaps' the 1 and the two "
-                   "are grouped as one digit")
 def test_a_wild_point_in_a_stroke_does_not_change_what_is_read(random_net):
     strokes = ZERO + ONE
     ink = painted(strokes)
@@ -422,8 +419,6 @@ class DoubtfulNet:
         return np.array([confident(7, 0.25 if image.sum() < 55 else 0.35) for image in x], np.float32)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG, reported: read() hands Grouping.choose the split of a wide piece, "
-                   "and four weak parts score below SKIP_COST, so the stroke is skipped and nothing is read")
 def test_a_long_stroke_the_network_doubts_is_read_with_doubt_not_dropped():
     strokes = [line((10, 100), (200, 100))]  # a dash, one stroke
     ink = painted(strokes)
