@@ -280,6 +280,8 @@ class Net:
     def features(self, x: np.ndarray) -> np.ndarray:
         """(N, 28, 28) float32 in 0..1 -> (N, D) float32: the input of the last dense layer."""
         x, body = self._input(x), self.layers[: self.head_start]
+        if 0 < len(x) <= CHUNK:  # one chunk, as the page's single digits: no list to join
+            return self._forward(x, body).astype(np.float32, copy=False)
         parts = [self._forward(x[start : start + CHUNK], body) for start in range(0, len(x), CHUNK)]
         width = self.layers[self.head_start].weight.shape[0]
         return np.concatenate(parts).astype(np.float32, copy=False) if parts else np.zeros((0, width), np.float32)
