@@ -18,12 +18,17 @@ from __future__ import annotations
 import argparse
 import email.utils
 import errno
+import ipaddress
 import mimetypes
+import re
+import select
 import signal
 import socket
+import subprocess
 import sys
 import time
 import urllib.parse
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -315,6 +320,14 @@ class Server(ThreadingHTTPServer):
         sys.stderr.write(f"{time.strftime('%H:%M:%S')} {client_address[0]} error: {exc!r}\n")
 
 
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1); False for 0.0.0.0, :: and the rest."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def make_handler(root: Path) -> type[Handler]:
     return type("SiteHandler", (Handler,), {"root": root})
 
@@ -332,6 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=HERE / "site", help="folder to serve (default: site/)")
     args = parser.parse_args(argv)
 
+    if not 0 <= args.port <= 65535:
+        print(f"serve.py: error: --port {args.port} is not a port number (0-65535; 0 picks a free one)", file=sys.stderr)
+        return 2
     root = args.root.resolve()
     if not root.is_dir():
         print(f"serve.py: error: {args.root} is not a folder", file=sys.stderr)
@@ -367,12 +383,20 @@ def main(argv: list[str] | None = None) -> int:
 
     host, port = server.server_address[:2]
     shown_host = f"[{host}]" if ":" in host else host
+    if not is_loopback(host):
+        print(
+            f"serve.py: warning: listening on {shown_host}, not on loopback: the site is now reachable from the network "
+            "by anyone who can reach this machine (the default, --host 127.0.0.1, keeps it to this machine)",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         display_root = root.relative_to(Path.cwd())
     except ValueError:
         display_root = root
     try:
         signal.signal(signal.SIGTERM, stop)
+        # The line start() below waits for (URL_LINE): the address, once the socket listens.
         print(f"Serving {display_root}/ at http://{shown_host}:{port}/  (Ctrl-C to stop)", flush=True)
         server.serve_forever(poll_interval=0.25)
     except KeyboardInterrupt:
@@ -383,6 +407,62 @@ def main(argv: list[str] | None = None) -> int:
         server.server_close()
     print("\nstopped", flush=True)
     return 0
+
+
+# ---------------------------------------------------------- serve.py as a child process
+# How the tests (tests/conftest.py) and bench/browser.py run it: exactly as a person would, a
+# subprocess on a free port, its address read from the line main() prints once it listens.
+
+URL_LINE = re.compile(r"http://(\S+):(\d+)/")
+
+
+@dataclass
+class RunningServer:
+    url: str  # base URL, no trailing slash, e.g. "http://127.0.0.1:41234"
+    host: str
+    port: int
+    process: subprocess.Popen
+    log: Path  # serve.py's stderr: warnings and one line per request
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 10) -> int:
+        """Stop as Ctrl-C would (or by ``sig``); returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+        if self.process.stdout:
+            self.process.stdout.close()
+        return self.process.returncode
+
+
+def start(root: Path, log: Path, *extra: str, timeout: float = 15) -> RunningServer:
+    """Start ``python serve.py --host 127.0.0.1 --root ROOT`` (port 0 unless ``extra`` names one,
+    ``extra`` last so it can override) with its stderr in ``log``, a file that cannot fill up as a
+    pipe would; return once it prints its URL. RuntimeError with its log if it does not start."""
+    args = [sys.executable, str(Path(__file__).resolve()), "--host", "127.0.0.1", "--root", str(root)]
+    if "--port" not in extra:
+        args += ["--port", "0"]
+    args += list(extra)
+    with open(log, "w", encoding="utf-8") as err:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(args, cwd=HERE, stdout=subprocess.PIPE, stderr=err, text=True)
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if process.poll() is not None or left <= 0:
+            process.kill()
+            process.wait()
+            raise RuntimeError(f"serve.py did not start: {Path(log).read_text(errors='replace').strip()}")
+        if select.select([process.stdout], [], [], left)[0]:
+            match = URL_LINE.search(process.stdout.readline())
+            if match:
+                host, port = match.group(1), int(match.group(2))
+                return RunningServer(f"http://{host}:{port}", host, port, process, Path(log))
 
 
 if __name__ == "__main__":

@@ -19,14 +19,13 @@ from urllib.parse import urlparse
 import numpy as np
 import pytest
 
+import chromium
+
 playwright = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 VIEWPORT = {"width": 1280, "height": 860}
 SCREENSHOT = REPO / "docs" / "screenshot.png"
 READY_TIMEOUT = 90_000  # ms; Pyodide starts in a few seconds, but CI machines can be busy
@@ -34,8 +33,8 @@ STATUS = "document.documentElement.dataset.status"
 
 if not (REPO / "site" / "vendor" / ".complete").is_file():
     pytest.skip("the Python runtime is not built: run `make runtime`", allow_module_level=True)
-if not Path(CHROMIUM).exists():
-    pytest.skip("Debian's chromium is not installed: run `make browser`", allow_module_level=True)
+if not chromium.EXECUTABLE.exists():
+    pytest.skip(chromium.MISSING, allow_module_level=True)
 
 
 # --- MNIST digits as pen strokes ------------------------------------------------------------------
@@ -183,7 +182,7 @@ class Pad:
 @pytest.fixture(scope="module")
 def browser():
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = chromium.launch(p)
         yield browser
         browser.close()
 

@@ -59,14 +59,18 @@ def shipped_net() -> cnn.Net:
 class ScriptedNet:
     """Answers each batch with the given probability rows, in order: to test read's decisions."""
 
-    def __init__(self, *rows):
+    def __init__(self, *rows, rest=None):
         self.rows = np.array(rows, np.float32)
+        self.rest = rest  # the row for every image after the given ones (None: exactly len(rows) expected)
         self.batches = []
 
     def predict_proba(self, x):
         self.batches.append(np.array(x))
-        assert x.shape == (len(self.rows), 28, 28)
-        return self.rows
+        if self.rest is None:
+            assert x.shape == (len(self.rows), 28, 28)
+            return self.rows
+        assert len(x) >= len(self.rows)
+        return np.concatenate([self.rows, np.tile(np.float32(self.rest), (len(x) - len(self.rows), 1))])
 
 
 def confident(label, p=0.99):
@@ -129,11 +133,11 @@ def test_a_hesitant_digit_is_marked_unsure_with_its_runner_up():
 
 def test_touching_digits_are_split_only_when_the_parts_read_better_than_the_whole():
     ink = two_touching_zeros()
-    # the batch holds the whole piece, then its two parts
-    split = digits.read(ink, ScriptedNet(confident(8, 0.6), confident(0), confident(0)))
+    # the batch holds the whole piece, then the parts of its candidate splits
+    split = digits.read(ink, ScriptedNet(confident(8, 0.6), rest=confident(0)))
     assert split.text == "00"
     assert split.digits[0].box.right <= split.digits[1].box.left + 10
-    whole = digits.read(ink, ScriptedNet(confident(8, 0.995), confident(0), confident(0)))
+    whole = digits.read(ink, ScriptedNet(confident(8, 0.995), rest=confident(0)))
     assert whole.text == "8"
 
 
@@ -236,7 +240,7 @@ def test_degenerate_inks(name, ink, random_net):
 
 
 def test_the_shipped_network_reads_canvas_digits_and_numbers(shipped_net):
-    from bench.reading import crop, number_canvas, single_canvas
+    from training.inks import crop, number_canvas, single_canvas
 
     mnist = pytest.importorskip("training.data").load()
     rng = np.random.default_rng(7)
