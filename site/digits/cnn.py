@@ -34,6 +34,7 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -289,7 +290,7 @@ class Net:
     # (digits.personal compares a drawing with the ones a person taught): head(features(x)) is
     # predict_proba(x), one pass, no layer run twice.
 
-    @property
+    @cached_property  # each reading asks: look once, the layers do not change after load
     def head_start(self) -> int:
         """Index of the last dense layer: the layers before it make the features, the rest the head."""
         return max(i for i, layer in enumerate(self.layers) if layer.type == "dense")

@@ -2,7 +2,8 @@
 
     from digits import cnn, read
     from digits.personal import Personal
-    personal = Personal(cnn.load("site/model/digits.npz"))
+    net = cnn.load("site/model/digits.npz")
+    personal = Personal(net)
     reading = read(ink, personal)                         # exactly the network's reading until taught
     personal.learn(reading.images[:1], [1])               # "that was a 1"
     read(ink, personal).text                              # now "1", and so are drawings like it
@@ -15,9 +16,9 @@ Each kept example is a corrected digit as the network saw it and its true label.
 split at its last dense layer (``Net.features``): one forward pass gives a drawing's features f,
 and the last dense layer its logits z. A kept example with unit features u and label y counts
 for a drawing through its cosine similarity s = f.u / |f| and kernels, each 0 below its reach,
-rising linearly to its strength halfway (FULL_AT) from the reach to s = 1, flat above:
+rising linearly to its strength at s = 1:
 
-    kernel(s) = strength * clip((s - reach) / (FULL_AT * (1 - reach)), 0, 1)
+    kernel(s) = strength * max(0, s - reach) / (1 - reach)
     boost[c]  = the largest kernel of the kept examples of label c
     p'        = softmax(z + boost)
 
@@ -32,9 +33,10 @@ The strengths come from the network's own margin against the taught label on the
     real 7 that the network reads firmly stays a 7.
   - Where the style kernel falls short of margin + MARGIN (or there is none), a copy kernel of
     that strength reads the drawing itself and near-copies as taught: reach NEAR for believable
-    corrections, OWN_REACH (the drawing itself, nearly) for a lone one the network firmly
-    disagrees with. A slip of the finger (a 3 taught as an 8) thus changes that drawing's
-    reading and no other 3's; taught twice, on drawings alike, it is believed.
+    corrections; for a lone one the network disagrees with, the narrower the firmer it does, up
+    to OWN_REACH (the drawing itself, nearly) at a margin of FIRM. A slip of the finger (a 3
+    taught as an 8) thus changes that drawing's reading and no other 3's; taught twice, on
+    drawings alike, it is believed.
 
 With nothing kept the network's own ``predict_proba`` answers; a drawing out of every kernel's
 reach gets the network's probabilities (to float rounding).
@@ -81,15 +83,14 @@ CAPACITY = 500  # examples kept; each costs one dot product per reading and 785 
 
 # The method's constants, chosen with bench/personal.py (cosine similarities of the network's
 # penultimate features; log-odds in natural units).
-REACH = 0.80  # a style kernel starts at this similarity ...
-CAP = 4.5  # ... and adds at most this many log-odds
-NEAR = 0.95  # a copy kernel of a believable example starts here; ...
-OWN_REACH = 0.99  # ... of one the network firmly disagrees with (margin FIRM or more), here
-FIRM = 10.0
-FULL_AT = 0.5  # a kernel is at full strength this far from its reach to similarity 1
+REACH = 0.70  # a style kernel starts at this similarity ...
+CAP = 5.0  # ... and adds at most this many log-odds
+NEAR = 0.90  # a copy kernel of a believable example starts here; ...
+OWN_REACH = 0.99  # ... of one the network firmly disagrees with, here ...
+FIRM = 10.0  # ... when its margin against the taught label is this or more (in between: in between)
 MARGIN = 2.0  # the taught drawing itself is read as taught by this margin
 PLAUSIBLE = 4.0  # the network's margin against the taught label at most this: a believable correction
-AGREE = 0.95  # two examples of one label this similar agree (both believable)
+AGREE = 0.93  # two examples of one label this similar agree (both believable)
 SAME_DRAWING = 0.98  # this similar: the same drawing (a new label replaces the old; redundant when full)
 TINY = np.float32(1e-30)  # added to norms: an all-zero feature vector is similar to nothing
 
@@ -196,7 +197,6 @@ class Personal:
         kernels = products[:, 10:]  # f.u * gain, per kernel
         kernels /= np.sqrt(np.vecdot(features, features))[:, None] + TINY  # s * gain
         kernels -= self._offsets  # (s - reach) * gain - bias of its digit
-        np.minimum(kernels, self._ceilings, out=kernels)  # at most strength + bias
         # Each digit's columns start with an inert one worth its bias: bias + max(0, kernels).
         return products[:, :10], np.maximum.reduceat(kernels, self._class_starts, axis=1)
 
@@ -257,12 +257,12 @@ class Personal:
     def _arrange(self) -> None:
         """Turn every example into its kernels (see the module's docstring), as columns for _scores.
 
-        A kernel is the column u * gain, the offset reach * gain and the ceiling strength, with
-        gain = strength / (FULL_AT * (1 - reach)): (f / |f|) @ column - offset, clipped at the
-        ceiling, is the kernel at f. Columns are grouped by label, each group led by an inert
-        column (all zero), and every offset and ceiling is shifted by the bias of its label's
-        logit: one ``np.maximum.reduceat`` then gives each digit its bias plus its boost (the
-        inert column makes the boost never negative), right beside the dense layer's weights.
+        A kernel is the column u * gain and the offset reach * gain, gain = strength / (1 - reach):
+        (f / |f|) @ column - offset is the kernel at f where positive. Columns are grouped by
+        label, each group led by an inert column (all zero), and every offset is shifted by the
+        bias of its label's logit: one ``np.maximum.reduceat`` then gives each digit its bias
+        plus its boost (the inert column keeps the boost from going below 0), and the columns sit
+        right beside the dense layer's weights, so one product serves both.
         """
         similarity = self._units @ self._units.T
         np.fill_diagonal(similarity, -1.0)
@@ -276,7 +276,7 @@ class Personal:
         reach = np.concatenate([np.full(believable.sum(), REACH), copy_reach[copy]])
         strength = np.concatenate([np.minimum(full, CAP)[believable], full[copy]])
         reach, strength = reach.astype(np.float32), strength.astype(np.float32)
-        gain = strength / (FULL_AT * (1 - reach))
+        gain = strength / (1 - reach)
         labels = self._labels[examples]
         order = np.argsort(labels, kind="stable")
         counts = np.bincount(labels, minlength=10)
@@ -287,11 +287,7 @@ class Personal:
         self._offsets = np.zeros(len(real), np.float32)
         slopes[:, real] = (self._units[examples] * gain[:, None])[order].T
         self._offsets[real] = (reach * gain)[order]
-        self._ceilings = np.zeros(len(real), np.float32)
-        self._ceilings[real] = strength[order]
-        bias = self._bias[np.repeat(np.arange(10), counts + 1)]  # see _scores
-        self._offsets -= bias
-        self._ceilings += bias
+        self._offsets -= self._bias[np.repeat(np.arange(10), counts + 1)]  # see _scores
         self._columns = np.ascontiguousarray(np.concatenate([self._dense.weight, slopes], axis=1), np.float32)
 
 
