@@ -1,0 +1,110 @@
+"""The page's Python, run by worker.js in a Web Worker: events in, results out.
+
+worker.js calls the functions below with plain values and posts what they return (dicts of
+numbers, strings, lists and numpy arrays) to the page, which draws it. Nothing here touches the
+page, and every decision about digits lives in ``digits/``.
+
+    start(words, weights, status, reason, offline) -> {"facts": ...} or {"error": message}
+    read(version, ink, width, height, points, lengths) -> the reading, ready to draw
+    layers(index) -> every layer's output for digit ``index`` of the last reading, as pictures
+    profile() -> the last reading's stages timed one by one (for bench/browser.py)
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+
+import numpy as np
+
+import digits
+import pictures
+from digits import cnn
+
+WEIGHTS = "model/digits.npz"
+
+# The page's state: what start() and read() leave for the calls after them.
+words: dict = {}  # words.json
+net: cnn.Net | None = None
+last: digits.Reading | None = None  # the latest reading, for layers()
+last_ink: np.ndarray | None = None  # ... and the ink it was read from, for profile()
+# `digits.read(ink, net, strokes=...)`: strokes are passed where the recognizer takes them.
+READS_STROKES = "strokes" in inspect.signature(digits.read).parameters
+
+
+def start(words_json: str, weights, status: int, reason: str, offline: bool) -> dict:
+    """Build the network from the weights' bytes (a JS Uint8Array, or None if they did not
+    arrive: then ``status``/``reason`` say why and ``offline`` whether the browser is offline)."""
+    global words, net
+    words = json.loads(words_json)
+    failed = words["failed"]
+    try:
+        if weights is None:
+            if offline:
+                raise cnn.WeightsError(failed["weights_offline"])
+            why = f"HTTP {status} {reason}".strip() if status else reason
+            raise cnn.WeightsError(failed["weights_missing"].format(path=WEIGHTS, reason=why))
+        loaded = cnn.load(weights.to_bytes())
+        # One pass on a blank image: an architecture that does not fit 28x28 fails here, not at the first digit.
+        probabilities = loaded.predict_proba(np.zeros((1, 28, 28), np.float32))
+        if probabilities.shape != (1, 10):
+            raise cnn.WeightsError(failed["weights_outputs"].format(path=WEIGHTS, shape=probabilities.shape[1:]))
+    except cnn.WeightsError as e:
+        return {"error": failed["weights"].format(reason=e)}
+    net = loaded
+    accuracy = net.meta.get("test_accuracy")
+    return {"facts": {"parameters": int(net.parameters), "multiply_adds": int(net.multiply_adds),
+                      "test_accuracy": accuracy if isinstance(accuracy, int | float) else None}}
+
+
+def strokes_of(points, lengths) -> list[np.ndarray]:
+    """Flat (x, y) points (a JS Float32Array) and each stroke's point count -> one (n, 2)
+    float array a stroke, in drawing order."""
+    flat = np.frombuffer(points.to_bytes(), np.float32).reshape(-1, 2)
+    counts = np.frombuffer(lengths.to_bytes(), np.uint32)
+    return np.split(flat, np.cumsum(counts)[:-1]) if counts.size else []
+
+
+def read(version: int, ink, width: int, height: int, points, lengths) -> dict:
+    """The ink (a JS Uint8Array of coverage 0..255, row-major) -> what the page shows."""
+    global last, last_ink
+    t0 = time.perf_counter()
+    pixels = np.frombuffer(ink.to_bytes(), np.uint8).reshape(height, width)
+    image = pixels.astype(np.float32) / 255
+    strokes = strokes_of(points, lengths)
+    last_ink = image
+    t1 = time.perf_counter()
+    last = digits.read(image, net, strokes=strokes) if READS_STROKES else digits.read(image, net)
+    t2 = time.perf_counter()
+    found = [{"label": d.label, "probabilities": d.probabilities, "unsure": d.unsure, "runner_up": d.runner_up,
+              "doubt": d.doubt, "box": [int(v) for v in d.box], "preview": pictures.grey(d.image).reshape(-1)}
+             for d in last.digits]
+    t3 = time.perf_counter()
+    return {"version": version, "text": last.text, "unsure": last.unsure, "digits": found,
+            "ms": {"to_numpy": (t1 - t0) * 1e3, "read": (t2 - t1) * 1e3, "pack": (t3 - t2) * 1e3}}
+
+
+def layers(index: int) -> list[dict]:
+    """Every layer's output for digit ``index`` of the last reading (none if it is gone)."""
+    if last is None or not 0 <= index < len(last.digits):
+        return []
+    return [{"caption": p.caption, "kind": p.kind, "width": p.rgba.shape[1], "height": p.rgba.shape[0],
+             "rgba": p.rgba.reshape(-1)}
+            for p in pictures.layer_view(net, last.digits[index].image, words["layers"])]
+
+
+def profile() -> dict:
+    """The last ink's reading split into its stages, each timed alone: segmentation, to_mnist
+    of every piece, the network on them all (what ``digits.read`` does, minus its choices)."""
+    if last_ink is None:
+        return {}
+    t0 = time.perf_counter()
+    pieces = digits.segment.segment(last_ink)
+    t1 = time.perf_counter()
+    images = np.array([digits.to_mnist(p.ink) for p in pieces], np.float32).reshape(-1, 28, 28)
+    t2 = time.perf_counter()
+    if len(images):
+        net.predict_proba(images)
+    t3 = time.perf_counter()
+    return {"pieces": len(pieces), "segment": (t1 - t0) * 1e3, "to_mnist": (t2 - t1) * 1e3, "net": (t3 - t2) * 1e3}
