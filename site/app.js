@@ -204,6 +204,17 @@ layers.addEventListener("toggle", () => {
   if (layers.open) askLayers();
 });
 
+// The last reading's stages timed one by one, and what reached Python (bench/browser.py, tests).
+window.digitsPage.profile = () => new Promise((resolve) => {
+  const answer = ({ data }) => {
+    if (data.type !== "profile") return;
+    worker.removeEventListener("message", answer);
+    resolve(data);
+  };
+  worker.addEventListener("message", answer);
+  worker.postMessage({ type: "profile" });
+});
+
 // --- ready ---------------------------------------------------------------------------------------
 
 worker?.addEventListener("message", ({ data }) => {

@@ -28,7 +28,8 @@ WEIGHTS = "model/digits.npz"
 words: dict = {}  # words.json
 net: cnn.Net | None = None
 last: digits.Reading | None = None  # the latest reading, for layers()
-last_ink: np.ndarray | None = None  # ... and the ink it was read from, for profile()
+last_ink: np.ndarray | None = None  # ... the ink it was read from, and its strokes, for profile()
+last_strokes: list[np.ndarray] = []
 # `digits.read(ink, net, strokes=...)`: strokes are passed where the recognizer takes them.
 READS_STROKES = "strokes" in inspect.signature(digits.read).parameters
 
@@ -68,12 +69,12 @@ def strokes_of(points, lengths) -> list[np.ndarray]:
 
 def read(version: int, ink, width: int, height: int, points, lengths) -> dict:
     """The ink (a JS Uint8Array of coverage 0..255, row-major) -> what the page shows."""
-    global last, last_ink
+    global last, last_ink, last_strokes
     t0 = time.perf_counter()
     pixels = np.frombuffer(ink.to_bytes(), np.uint8).reshape(height, width)
     image = pixels.astype(np.float32) / 255
     strokes = strokes_of(points, lengths)
-    last_ink = image
+    last_ink, last_strokes = image, strokes
     t1 = time.perf_counter()
     last = digits.read(image, net, strokes=strokes) if READS_STROKES else digits.read(image, net)
     t2 = time.perf_counter()
@@ -96,7 +97,8 @@ def layers(index: int) -> list[dict]:
 
 def profile() -> dict:
     """The last ink's reading split into its stages, each timed alone: segmentation, to_mnist
-    of every piece, the network on them all (what ``digits.read`` does, minus its choices)."""
+    of every piece, the network on them all (what ``digits.read`` does, minus its choices);
+    and what arrived: the ink's shape, the strokes and the box around their points."""
     if last_ink is None:
         return {}
     t0 = time.perf_counter()
@@ -107,4 +109,8 @@ def profile() -> dict:
     if len(images):
         net.predict_proba(images)
     t3 = time.perf_counter()
-    return {"pieces": len(pieces), "segment": (t1 - t0) * 1e3, "to_mnist": (t2 - t1) * 1e3, "net": (t3 - t2) * 1e3}
+    points = np.concatenate(last_strokes) if last_strokes else np.zeros((0, 2), np.float32)
+    return {"pieces": len(pieces), "segment": (t1 - t0) * 1e3, "to_mnist": (t2 - t1) * 1e3, "net": (t3 - t2) * 1e3,
+            "ink_shape": list(last_ink.shape), "strokes": len(last_strokes), "points": len(points),
+            "points_box": [float(v) for v in (*points.min(0), *points.max(0))] if len(points) else [],
+            "reads_strokes": READS_STROKES}
