@@ -58,6 +58,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from bench import whole_path
+
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "site"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -680,6 +682,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inks", type=int, default=40, help="canvas-like inks for the digits.read latency (default 40)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the digit and ink choice (default 0)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT.relative_to(ROOT)})")
+    parser.add_argument("--rounds", type=int, default=20, help="readings drawn with the mouse for the whole path (default 20)")
+    parser.add_argument("--firsts", type=int, default=3, help="fresh visits for the first reading after ready (default 3)")
+    parser.add_argument("--only-path", action="store_true", help="measure the whole path only (bench.whole_path), print it, write nothing")
     parser.add_argument("--keep-root", action="store_true", help="keep the assembled temporary root (printed)")
     args = parser.parse_args(argv)
     if args.digits < 1 or args.loads < 1:
@@ -713,10 +718,19 @@ def main(argv: list[str] | None = None) -> int:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             try:
+                print("the whole path: pen lifted -> answer, this page and an onnxruntime-web page ...", flush=True)
+                t0 = time.perf_counter()
+                path = whole_path.measure(lambda: new_context(browser, guard), wait_done,
+                                          {"real": server.url + "index.html", "peer": server.url + "bench/peer.html"},
+                                          data.x_test, data.y_test, args.rounds, args.firsts, args.seed)
+                whole_path.print_table(path)
+                if args.only_path:
+                    return 0
+                phases = {"path_s": round(time.perf_counter() - t0, 1)}
                 print("start-up (cold, alternating) ...", flush=True)
                 t0 = time.perf_counter()
                 loads = measure_loads(browser, guard, server, args.loads)
-                phases = {"loads_s": round(time.perf_counter() - t0, 1)}
+                phases["loads_s"] = round(time.perf_counter() - t0, 1)
                 t0 = time.perf_counter()
                 outside_loads = list(guard.outside)
                 print("lab: numpy in Pyodide vs onnxruntime-web ...", flush=True)
@@ -759,9 +773,11 @@ def main(argv: list[str] | None = None) -> int:
                   "every request of every context counted"},
         "profile": lab["layers"],
         "variants": lab["variants"],
+        "whole_path": path,
         "lab_errors": lab["errors"],
     }
     print_table(report)
+    whole_path.print_table(path)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_name(args.out.name + ".tmp")
     tmp.write_text(json.dumps(report, indent=1) + "\n")

@@ -8,6 +8,7 @@
 // page -> worker   {type: "read", version, width, height, ink, points, lengths, sent}
 //                  {type: "layers", version, index}
 //                  {type: "profile"}                        (bench: the last reading's stages)
+// Once ready, the worker reads a made-up digit a few times (worker.py's warm_up) while idle.
 // worker -> page   {type: "bytes", received, file}          (while anything downloads)
 //                  {type: "stage", key}                     (a step of the start is done)
 //                  {type: "failed", kind, message?, detail} (kind: "runtime" | "code" | "weights")
@@ -30,7 +31,8 @@ const WEIGHTS = "model/digits.npz";
 const HOME = "/home/pyodide";
 // Which download each step of the start waits for (the others are small).
 const STAGE_OF_FILE = [[/pyodide\.asm\.wasm$/, "wasm"], [/python_stdlib\.zip$/, "stdlib"], [/numpy-[^/]*\.whl$/, "numpy"]];
-const BYTES_EVERY_MS = 250; // how often the page hears how many bytes have arrived
+const BYTES_EVERY_MS = 250;
+const WARM_UP_READS = 8; // how often the page hears how many bytes have arrived
 
 const here = (path) => new URL(path, import.meta.url).href;
 const now = () => performance.timeOrigin + performance.now(); // the same clock as the page's
@@ -122,6 +124,18 @@ async function start() {
   // Everything this worker downloaded, for the service worker's offline copy.
   const resources = performance.getEntriesByType("resource").map((entry) => entry.name);
   post({ type: "ready", facts: started.facts, resources: [self.location.href, ...resources] });
+  warmUp();
+}
+
+// The first readings after start-up are several times slower than later ones (V8 runs Pyodide's
+// wasm from its baseline compiler until it has optimised the hot functions, in the background):
+// read a made-up digit a few times in the idle time after ready, one a task, so that a person's reading
+// asked for meanwhile goes first.
+async function warmUp() {
+  for (let i = 0; i < WARM_UP_READS; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    post({ type: "warm", ms: call("warm_up") });
+  }
 }
 
 // A call into worker.py; its answer as plain JS (numpy arrays become typed arrays, copied).
@@ -148,7 +162,7 @@ function answer(message) {
     const { version, width, height, ink, points, lengths } = message;
     try {
       const reading = call("read", version, new Uint8Array(ink), width, height, new Float32Array(points), new Uint32Array(lengths));
-      reading.timing = { sent: message.sent, arrived, answered: now() };
+      reading.timing = { inkMs: message.inkMs, sent: message.sent, arrived, answered: now() };
       post({ type: "reading", ...reading }, buffersOf(reading));
     } catch (error) { // a bug, not the person's fault: the page says so instead of freezing the answer
       post({ type: "reading", version, error: String(error.message || error).trim().split("\n").pop() });

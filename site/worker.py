@@ -7,6 +7,7 @@ page, and every decision about digits lives in ``digits/``.
     start(words, weights, status, reason, offline) -> {"facts": ...} or {"error": message}
     read(version, ink, width, height, points, lengths) -> the reading, ready to draw
     layers(index) -> every layer's output for digit ``index`` of the last reading, as pictures
+    warm_up() -> ms: one reading of a made-up digit, in idle time after start()
     profile() -> the last reading's stages timed one by one (for bench/browser.py)
 """
 
@@ -84,6 +85,21 @@ def read(version: int, ink, width: int, height: int, points, lengths) -> dict:
     t3 = time.perf_counter()
     return {"version": version, "text": last.text, "unsure": last.unsure, "digits": found,
             "ms": {"to_numpy": (t1 - t0) * 1e3, "read": (t2 - t1) * 1e3, "pack": (t3 - t2) * 1e3}}
+
+
+def warm_up() -> float:
+    """Read a made-up digit (a ring, as a stroke too) and forget it: the first readings after
+    start-up are several times slower than later ones, so the page reads a few of these in the
+    idle time after ready. Returns how long it took, in ms."""
+    start = time.perf_counter()
+    rows, cols = np.mgrid[:300, :400]
+    image = (np.abs(np.hypot(rows - 150, cols - 200) - 70) < 9).astype(np.float32)
+    angles = np.linspace(0, 2 * np.pi, 40, dtype=np.float32)
+    strokes = [np.stack([200 + 70 * np.cos(angles), 150 + 70 * np.sin(angles)], 1)]
+    reading = digits.read(image, net, strokes=strokes) if READS_STROKES else digits.read(image, net)
+    for d in reading.digits:
+        pictures.grey(d.image)
+    return (time.perf_counter() - start) * 1e3
 
 
 def layers(index: int) -> list[dict]:
