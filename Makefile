@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: serve test lint pytest train export runtime browser bench model-card lock clean help
+.PHONY: serve test lint workflows pages-check pytest train export runtime browser bench model-card lock clean help
 
 help:           ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -15,12 +15,27 @@ help:           ## list the targets
 serve: runtime  ## build the Python runtime into site/vendor/ (once) and serve site/ on http://127.0.0.1:8000
 	$(PYTHON) serve.py --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed runtime browser lint pytest  ## everything CI runs: set-up, ruff, then pytest
+# The tests the Pages job runs before it deploys: they need only the standard library and pytest.
+PAGES_TESTS := tests/test_runtime.py tests/test_serve.py
+
+test: $(VENV)/.installed browser lint workflows  ## everything CI runs: set-up, ruff, the workflows, the Pages job's checks, the rest of pytest
+	$(MAKE) pages-check PYTHON=$(PY)
+	$(PY) -m pytest $(addprefix --ignore=,$(PAGES_TESTS))
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
-pytest: $(VENV)/.installed runtime browser
+workflows: $(VENV)/.installed  ## check .github/workflows/ offline: their shape (schema) and their security (zizmor)
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(VENV)/bin/zizmor --offline .github/workflows/
+
+# Exactly what .github/workflows/pages.yml runs before it deploys (there as
+# `make pages-check PYTHON=python3`, with pytest installed from the lock): the runtime built into
+# site/vendor/, then the standard-library-only tests. `make test` runs this very target.
+pages-check: runtime  ## the Pages job's build and checks: the runtime, then tests needing only the stdlib and pytest
+	$(PYTHON) -m pytest -q $(PAGES_TESTS)
+
+pytest: $(VENV)/.installed runtime browser  ## the whole pytest suite
 	$(PY) -m pytest
 
 train: $(VENV)/.installed  ## retrain the network (about 20 min on 2 cores) and re-export site/model/
@@ -49,10 +64,12 @@ browser:        ## Debian's chromium for the browser tests (Playwright's own dow
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 	  || { echo "error: could not install chromium; install it by hand (apt-get install chromium)" >&2; exit 1; }; }
 
-$(VENV)/.installed: requirements/dev.lock
+# After the lock, `digits` (site/digits/) itself, editable: importable by name everywhere, edits seen at once.
+$(VENV)/.installed: requirements/dev.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements/dev.lock
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
 lock:           ## re-pin requirements/dev.lock from requirements/dev.in

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import email.utils
 import errno
+import ipaddress
 import mimetypes
 import signal
 import socket
@@ -315,6 +316,14 @@ class Server(ThreadingHTTPServer):
         sys.stderr.write(f"{time.strftime('%H:%M:%S')} {client_address[0]} error: {exc!r}\n")
 
 
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1); False for 0.0.0.0, :: and the rest."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def make_handler(root: Path) -> type[Handler]:
     return type("SiteHandler", (Handler,), {"root": root})
 
@@ -332,6 +341,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=HERE / "site", help="folder to serve (default: site/)")
     args = parser.parse_args(argv)
 
+    if not 0 <= args.port <= 65535:
+        print(f"serve.py: error: --port {args.port} is not a port number (0-65535; 0 picks a free one)", file=sys.stderr)
+        return 2
     root = args.root.resolve()
     if not root.is_dir():
         print(f"serve.py: error: {args.root} is not a folder", file=sys.stderr)
@@ -367,6 +379,13 @@ def main(argv: list[str] | None = None) -> int:
 
     host, port = server.server_address[:2]
     shown_host = f"[{host}]" if ":" in host else host
+    if not is_loopback(host):
+        print(
+            f"serve.py: warning: listening on {shown_host}, not on loopback: the site is now reachable from the network "
+            "by anyone who can reach this machine (the default, --host 127.0.0.1, keeps it to this machine)",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         display_root = root.relative_to(Path.cwd())
     except ValueError:

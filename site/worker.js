@@ -24,8 +24,11 @@ export const PYTHON_FILES = [
   "pictures.py",
   "digits/__init__.py",
   "digits/cnn.py",
+  "digits/group.py",
+  "digits/machine.py",
   "digits/preprocess.py",
   "digits/segment.py",
+  "digits/winograd.py",
 ];
 const WEIGHTS = "model/digits.npz";
 const HOME = "/home/pyodide";

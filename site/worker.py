@@ -80,7 +80,7 @@ def read(version: int, ink, width: int, height: int, points, lengths) -> dict:
     last = digits.read(image, net, strokes=strokes) if READS_STROKES else digits.read(image, net)
     t2 = time.perf_counter()
     found = [{"label": d.label, "probabilities": d.probabilities, "unsure": d.unsure, "runner_up": d.runner_up,
-              "doubt": d.doubt, "box": [int(v) for v in d.box], "preview": pictures.grey(d.image).reshape(-1)}
+              "doubt": d.doubt, "reason": getattr(d, "reason", ""), "box": [int(v) for v in d.box], "preview": pictures.grey(d.image).reshape(-1)}
              for d in last.digits]
     t3 = time.perf_counter()
     return {"version": version, "text": last.text, "unsure": last.unsure, "digits": found,

@@ -1,6 +1,8 @@
 """site/digits/cnn.py: each layer against a plain loop, the file format, and bad weight files."""
 
 import json
+import os
+import threading
 import zipfile
 
 import numpy as np
@@ -8,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digits import cnn
+from digits import cnn, machine
 
 
 def conv2d_loops(x, w, b, padding):
@@ -92,6 +94,15 @@ def small_net_file(path, seed=0):
     return layers, arrays
 
 
+def valid_net_file(path):
+    """small_net_file with its 3x3 convolution 'valid' (12x12 in, 10x10 out), a layer Winograd F(5x5) can run."""
+    layers, arrays = small_net_file(path)
+    layers[3]["padding"] = "valid"
+    arrays["d1.weight"] = np.zeros((200, 16), np.float16) + np.float16(0.01)
+    cnn.save(path, layers, arrays)
+    return layers, arrays
+
+
 def test_net_built_from_file_matches_the_layers_by_hand(tmp_path):
     _, arrays = small_net_file(tmp_path / "net.npz")
     net = cnn.load(tmp_path / "net.npz")
@@ -143,7 +154,7 @@ def test_truncated_file_is_reported(tmp_path):
 
 def test_wrong_format_version_and_layer_are_refused(tmp_path):
     np.savez(tmp_path / "other.npz", weights=np.zeros(3))
-    with pytest.raises(cnn.WeightsError, match="damaged"):
+    with pytest.raises(cnn.WeightsError, match="not a digits weight file"):
         cnn.load(tmp_path / "other.npz")
     layers, arrays = small_net_file(tmp_path / "net.npz")
     with zipfile.ZipFile(tmp_path / "net.npz") as z:
@@ -163,35 +174,158 @@ def test_loads_from_bytes(tmp_path):
     assert net.parameters == sum(np.prod(s) + s[-1] for s in [(5, 5, 1, 8), (3, 3, 8, 8), (288, 16), (16, 10)])
 
 
-@settings(max_examples=40, deadline=None)
-@given(h=st.integers(3, 11), w=st.integers(3, 11), c=st.integers(1, 4), k=st.integers(1, 4), seed=st.integers(0, 2**16),
-       m=st.sampled_from([2, 4, 5]))
-def test_winograd_3x3_matches_loops(h, w, c, k, seed, m):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((2, h, w, c)).astype(np.float32)
-    weight = rng.standard_normal((3, 3, c, k)).astype(np.float32)
-    bias = rng.standard_normal(k).astype(np.float32)
-    got = cnn.conv3x3_winograd(x, cnn.winograd_weights(weight, m), bias)
-    np.testing.assert_allclose(got, conv2d_loops(x, weight, bias, "valid"), rtol=1e-4, atol=1e-4)
-
-
 def test_winograd_and_im2col_networks_agree(tmp_path):
-    layers, arrays = small_net_file(tmp_path / "net.npz")
-    layers[3]["padding"] = "valid"
-    arrays["d1.weight"] = np.zeros((200, 16), np.float16) + np.float16(0.01)
-    cnn.save(tmp_path / "valid.npz", layers, arrays)
+    valid_net_file(tmp_path / "valid.npz")
     x = np.random.default_rng(4).random((5, 28, 28)).astype(np.float32)
     fast, plain = cnn.load(tmp_path / "valid.npz", winograd=True), cnn.load(tmp_path / "valid.npz", winograd=False)
-    assert fast.layers[3].winograd is not None and plain.layers[3].winograd is None
+    assert fast.layers[3].winograd_tile == 5 and plain.layers[3].winograd_tile is None
     np.testing.assert_allclose(fast.predict_proba(x), plain.predict_proba(x), atol=1e-6)
 
 
-@settings(max_examples=20, deadline=None)
-@given(m=st.sampled_from([2, 4, 5]), p=st.integers(1, 50), seed=st.integers(0, 2**16))
-def test_winograd_transforms_with_and_without_blas_agree(m, p, seed):
-    """The page (no BLAS) and CPython take different routes to the same B^T d B."""
-    mat = np.array(cnn.WINOGRAD[m]["BT"], np.float32)
-    d = np.random.default_rng(seed).standard_normal((m + 2, m + 2, p)).astype(np.float32)
-    expected = np.einsum("ra,abp,sb->rsp", mat.astype(np.float64), d.astype(np.float64), mat.astype(np.float64))
-    np.testing.assert_allclose(cnn.both_axes_separable(mat, d), expected, rtol=1e-5, atol=1e-4)
-    np.testing.assert_allclose(cnn.both_axes_kron(mat, d), expected, rtol=1e-5, atol=1e-4)
+# --- a weight file that does not describe a digits network fails at load, saying why ----------------
+
+
+def broken(layers, arrays, change):
+    """A copy of the layer list and arrays with one change made by `change(layers, arrays)`."""
+    layers, arrays = [dict(spec) for spec in layers], dict(arrays)
+    change(layers, arrays)
+    return layers, arrays
+
+
+def swap_dense_weight(layers, arrays):
+    arrays["d1.weight"] = np.zeros((300, 16), np.float16)
+
+
+LOAD_PROBLEMS = {
+    "no layers": (lambda layers, arrays: layers.clear(), r"lists no layers"),
+    "reversed": (lambda layers, arrays: layers.reverse(), r"layer 1 \(dense\): needs a flat input"),
+    "no softmax": (lambda layers, arrays: layers.pop(), r"last layer is dense, not softmax"),
+    "11 outputs": (lambda layers, arrays: arrays.update({"d2.weight": np.zeros((16, 11), np.float16),
+                                                         "d2.bias": np.zeros(11, np.float16)}), r"11 outputs, not 10"),
+    "conv channels": (lambda layers, arrays: arrays.update({"c2.weight": np.zeros((3, 3, 4, 8), np.float16)}),
+                      r"layer 3 \(conv2d\): weight \(3, 3, 4, 8\) takes 4 channels in, but the layer before gives 8"),
+    "conv bias": (lambda layers, arrays: arrays.update({"c1.bias": np.zeros(7, np.float16)}),
+                  r"layer 0 \(conv2d\): bias has shape \(7,\), expected \(8,\)"),
+    "dense size": (swap_dense_weight, r"layer 7 \(dense\): weight has shape \(300, 16\), expected \(288, outputs\)"),
+    "no flatten": (lambda layers, arrays: layers.pop(6), r"layer 6 \(dense\): needs a flat input.*flatten layer is missing"),
+    "kernel too big": (lambda layers, arrays: arrays.update({"c1.weight": np.zeros((29, 29, 1, 8), np.float16)}),
+                       r"29x29 kernel does not fit its 28x28 input"),
+    "missing array": (lambda layers, arrays: layers[0].update(weight="c9.weight"), r"layer 0 \(conv2d\): its weight 'c9.weight' is not in"),
+    "no weight named": (lambda layers, arrays: layers[7].pop("weight"), r"layer 7 \(dense\): names no weight array"),
+    "integer weights": (lambda layers, arrays: arrays.update({"c1.weight": np.zeros((5, 5, 1, 8), np.int32)}), r"holds int32, not floats"),
+    "misspelt option": (lambda layers, arrays: layers[3].update(paddding="same"), r"layer 3 \(conv2d\): unknown field 'paddding'"),
+    "bad padding": (lambda layers, arrays: layers[3].update(padding="full"), r"padding 'full' is neither 'valid' nor 'same'"),
+    "bad pool size": (lambda layers, arrays: layers[2].update(size="2"), r"layer 2 \(max_pool\): size '2' must be a whole number"),
+    "not an object": (lambda layers, arrays: layers.insert(2, "relu"), r"layer 2: an entry must be an object with a \"type\""),
+    "unknown type": (lambda layers, arrays: layers.insert(1, {"type": "gelu"}), r"layer 1 \(gelu\): unknown layer type 'gelu'"),
+}
+
+
+@pytest.mark.parametrize("problem", LOAD_PROBLEMS)
+def test_a_network_that_does_not_chain_fails_at_load_naming_the_problem(tmp_path, problem):
+    change, message = LOAD_PROBLEMS[problem]
+    layers, arrays = broken(*small_net_file(tmp_path / "net.npz"), change)
+    cnn.save(tmp_path / "bad.npz", layers, arrays)
+    with pytest.raises(cnn.WeightsError, match=message):
+        cnn.load(tmp_path / "bad.npz")
+
+
+def test_the_layer_options_defaults_live_in_the_table(tmp_path):
+    """A file that leaves padding and pool size out gets the table's defaults, and says so."""
+    layers, arrays = broken(*small_net_file(tmp_path / "net.npz"), lambda layers, arrays: [layers[i].pop(key) for i, key in
+                                                                                         ((0, "padding"), (2, "size"))])
+    cnn.save(tmp_path / "defaults.npz", layers, arrays)
+    net = cnn.load(tmp_path / "defaults.npz")
+    assert net.layers[0].options == {"padding": cnn.LAYER_TYPES["conv2d"].options["padding"]} == {"padding": "valid"}
+    assert net.layers[1].type == "max_pool" and net.layers[1].options == {"size": 2}  # pooled before the relu
+    assert [layer.shape for layer in net.layers[:3]] == [(24, 24, 8), (12, 12, 8), (12, 12, 8)]
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"\x8f\x13random bytes, not an archive" * 20, r"not an \.npz archive"),
+    (b"", r"is empty"),
+])
+def test_random_bytes_are_not_an_archive_and_pickle_is_never_suggested(tmp_path, content, message):
+    (tmp_path / "random.npz").write_bytes(content)
+    for source in (tmp_path / "random.npz", content):
+        with pytest.raises(cnn.WeightsError, match=message) as e:
+            cnn.load(source)
+        assert "pickle" not in str(e.value)
+
+
+def test_an_npy_file_or_object_arrays_are_refused_clearly(tmp_path):
+    np.save(tmp_path / "weights.npy", np.zeros(3))
+    with pytest.raises(cnn.WeightsError, match=r"not an \.npz archive") as e:
+        cnn.load(tmp_path / "weights.npy")
+    layers, arrays = small_net_file(tmp_path / "net.npz")
+    np.savez(tmp_path / "objects.npz", format=np.array(cnn.FORMAT), version=np.array(1),
+             layers=np.array([json.dumps(layers)], dtype=object), **arrays)
+    with pytest.raises(cnn.WeightsError, match="damaged .*Python objects, which are never loaded") as e:
+        cnn.load(tmp_path / "objects.npz")
+    assert "allow_pickle" not in str(e.value)
+
+
+# --- predict_proba takes 0..1 images only, and spreads big batches over the cores ---------------------
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory):
+    path = tmp_path_factory.mktemp("net") / "net.npz"
+    small_net_file(path)
+    return cnn.load(path)
+
+
+def test_uint8_pixels_are_refused_with_what_to_do(net):
+    pixels = (np.random.default_rng(6).random((2, 28, 28)) * 255).astype(np.uint8)
+    with pytest.raises(ValueError, match=r"0\.\.1 .*got 0\.\.25\d: pixel values 0\.\.255\? divide by 255"):
+        net.predict_proba(pixels)
+    np.testing.assert_array_equal(net.predict_proba(pixels / np.float32(255)), net.predict_proba(pixels.astype(np.float32) / 255))
+
+
+@pytest.mark.parametrize(("images", "message"), [
+    (np.full((1, 28, 28), -0.5), r"values 0\.\.1 .*got -0\.5\.\.-0\.5$"),
+    (np.full((28, 28), 1.01), r"values 0\.\.1"),
+    (np.full((1, 28, 28), np.nan), r"NaN"),
+    (np.zeros((1, 28, 28, 1)), r"\(N, 28, 28\)"),
+    (np.zeros((3, 784)), r"\(N, 28, 28\)"),
+    (np.full((1, 28, 28), "a"), r"numbers"),
+])
+def test_images_outside_the_contract_are_refused(net, images, message):
+    with pytest.raises(ValueError, match=message):
+        net.predict_proba(images)
+
+
+def test_a_mask_reads_the_same_in_any_dtype(net):
+    mask = np.zeros((1, 28, 28), bool)
+    mask[0, 5:23, 12:16] = True
+    expected = net.predict_proba(mask.astype(np.float32))
+    for dtype in (bool, np.uint8, np.int64, np.float64):
+        np.testing.assert_array_equal(net.predict_proba(mask.astype(dtype)), expected)
+
+
+def test_every_core_by_default_and_the_same_bits_whatever_the_workers(net):
+    x = np.random.default_rng(7).random((3 * cnn.CHUNK + 5, 28, 28)).astype(np.float32)
+    by_default = net.predict_proba(x)
+    for workers in (1, 2, 3, 8):
+        np.testing.assert_array_equal(net.predict_proba(x, workers=workers), by_default)
+    assert machine.default_workers() == (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, "2", True])
+def test_a_nonsense_worker_count_is_refused(net, workers):
+    x = np.zeros((2 * cnn.CHUNK, 28, 28), np.float32)
+    with pytest.raises(ValueError, match="workers must be a whole number"):
+        net.predict_proba(x, workers=workers)
+
+
+def test_chunks_really_run_side_by_side():
+    """Two items that each wait for the other can only finish on two threads at once."""
+    meet = threading.Barrier(2, timeout=10)
+    assert machine.map_in_order(lambda i: (meet.wait(), i)[1], [0, 1], workers=2) == [0, 1]
+
+
+def test_without_threads_everything_runs_on_the_calling_thread(monkeypatch):
+    """Pyodide cannot start threads: map_in_order must not try, whatever it is asked for."""
+    monkeypatch.setattr(machine, "HAS_THREADS", False)
+    assert machine.default_workers() == 1
+    assert set(machine.map_in_order(lambda i: threading.get_ident(), range(6), workers=4)) == {threading.get_ident()}

@@ -12,11 +12,14 @@ from export import model as export_model
 from export.model import ExportError, ExportSettings, export, fold, folded_keras
 from training.train import Settings, train
 
+# One epoch on 2,000 images, with few non-digit drawings: the whole chain, quickly.
+SMOKE = {"epochs": 1, "subset": 2000, "target": 0, "nondigits": 200, "pairs": 200}
+
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
     run = tmp_path_factory.mktemp("run")
-    result = train(Settings(epochs=1, subset=2000, out=str(run), target=0))
+    result = train(Settings(**SMOKE, out=str(run)))
     site = run / "site"
     card = export(ExportSettings(run=str(run), out=str(site)))
     return run, site, result, card
@@ -27,7 +30,7 @@ def test_training_writes_its_files_and_learns_something(smoke):
     assert (run / "model.keras").exists()
     assert "val_accuracy" in (run / "history.csv").read_text().splitlines()[0]
     run_info = json.loads((run / "run.json").read_text())
-    assert run_info["train_images"] == 2000
+    assert run_info["train_images"] == 2000 + 200 + 200  # digits, non-digits, touching pairs
     assert len(run_info["epoch_seconds"]) == 1 and 0 < run_info["epoch_seconds"][0] < 600
     assert result["test_accuracy"] > 0.5  # one epoch on 2,000 images: far above chance, far below the bar
 
@@ -67,7 +70,7 @@ def test_numpy_onnxruntime_and_keras_agree(smoke):
 
 def test_export_refuses_to_write_below_its_accuracy_floor(smoke, tmp_path):
     run, _, _, _ = smoke
-    with pytest.raises(ExportError, match="below --min-accuracy"):
+    with pytest.raises(ExportError, match="below 99.90%"):
         export(ExportSettings(run=str(run), out=str(tmp_path / "out"), min_accuracy=0.999))
     assert not (tmp_path / "out").exists()
 
@@ -81,8 +84,25 @@ def test_training_is_reproducible_from_its_seed(smoke, tmp_path):
     import keras
 
     run, _, result, _ = smoke
-    again = train(Settings(epochs=1, subset=2000, out=str(tmp_path), target=0))
+    again = train(Settings(**SMOKE, out=str(tmp_path)))
     assert again["test_accuracy"] == result["test_accuracy"]
     for a, b in zip(keras.models.load_model(run / "model.keras").get_weights(),
                     keras.models.load_model(tmp_path / "model.keras").get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_run_below_its_target_fails_and_cannot_be_shipped(tmp_path):
+    from training.train import main
+
+    run = tmp_path / "run"
+    code = main(["--epochs", "1", "--subset", "200", "--nondigits", "20", "--pairs", "20", "--target", "0.99",
+                 "--out", str(run)])
+    assert code == 1
+    assert not (run / "model.keras").exists() and (run / "model.below-target.keras").exists()
+    assert json.loads((run / "run.json").read_text())["meets_target"] is False
+    with pytest.raises(ExportError, match="train first"):  # export finds no model.keras to ship
+        export(ExportSettings(run=str(run), out=str(tmp_path / "out")))
+    (run / "model.below-target.keras").rename(run / "model.keras")  # even renamed by hand: refused
+    with pytest.raises(ExportError, match="missed its accuracy target"):
+        export(ExportSettings(run=str(run), out=str(tmp_path / "out")))
+    assert not (tmp_path / "out").exists()

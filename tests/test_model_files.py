@@ -48,5 +48,5 @@ def test_the_pages_winograd_path_agrees_with_onnxruntime(shipped):
     """The page (numpy without BLAS) runs 3x3 convolutions as Winograd: same answers to 1e-4."""
     _, x, _, p, _ = shipped
     fast = cnn.load(MODEL / "digits.npz", winograd=True)
-    assert any(layer.winograd is not None for layer in fast.layers)
+    assert any(layer.winograd_tile for layer in fast.layers)
     assert np.abs(fast.predict_proba(x[:2000]) - p[:2000]).max() <= 1e-4

@@ -8,6 +8,7 @@ from numpy.testing import assert_allclose
 
 from digits import preprocess
 from digits.preprocess import to_mnist
+from digits.segment import segment
 
 # --- slow, obviously-correct references -----------------------------------------------------
 
@@ -194,3 +195,20 @@ def test_wrong_dimensions_say_what_was_expected(bad):
 def test_non_numbers_are_refused():
     with pytest.raises(ValueError, match="real numbers"):
         to_mnist(np.array([["a", "b"]]))
+
+
+def test_a_mask_reads_the_same_in_any_integer_dtype():
+    """uint8 0/1 is a mask like bool 0/1 (it used to be divided by 255 and vanish as blank)."""
+    mask = ring() > 0.5
+    expected = to_mnist(mask)
+    assert expected.any()
+    for dtype in (np.uint8, np.int8, np.int64, np.uint16):
+        np.testing.assert_array_equal(to_mnist(mask.astype(dtype)), expected)
+    assert [p.box for p in segment(mask.astype(np.uint8))] == [p.box for p in segment(mask)]
+
+
+def test_pixels_0_to_255_read_the_same_in_any_integer_dtype():
+    pixels = (ring() * 255).astype(np.uint8)
+    expected = to_mnist(pixels)
+    for dtype in (np.int16, np.int64, np.uint32):
+        np.testing.assert_array_equal(to_mnist(pixels.astype(dtype)), expected)

@@ -338,6 +338,26 @@ def test_port_in_use_is_a_clear_message():
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("port", ["99999", "65536", "-1"])
+def test_a_port_out_of_range_is_one_clear_line(port):
+    result = run_serve("--port", port)
+    assert result.returncode == 2
+    assert result.stderr == f"serve.py: error: --port {port} is not a port number (0-65535; 0 picks a free one)\n"
+    assert result.stdout == ""
+
+
+def test_listening_beyond_loopback_warns_that_the_network_can_reach_it(tree, serve_site):
+    srv = serve_site(tree / "site", "--host", "0.0.0.0")
+    assert srv.host == "0.0.0.0"
+    assert "warning: listening on 0.0.0.0, not on loopback: the site is now reachable from the network" in srv.log_text()
+    assert request(f"http://127.0.0.1:{srv.port}", path="/a.json")[0] == 200
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "127.0.0.2"])
+def test_loopback_gives_no_network_warning(tree, serve_site, host):
+    assert "reachable from the network" not in serve_site(tree / "site", "--host", host).log_text()
+
+
 def test_help():
     result = run_serve("--help")
     assert result.returncode == 0

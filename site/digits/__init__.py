@@ -3,12 +3,14 @@
     from digits import cnn, read
     net = cnn.load("site/model/digits.npz")
     reading = read(ink, net)          # ink: (H, W) floats 0..1, 1 = ink
+    reading = read(ink, net, strokes) # better: the strokes too, (n, 2) (x, y) arrays in drawing order
     reading.text                      # "42", "" for a blank canvas
     reading.digits[0].probabilities   # (10,) summing to 1
-    reading.digits[0].doubt           # "not sure: 4 or 9?" when the network hesitates, else ""
+    reading.digits[0].doubt           # "not sure: 4 or 9?" or "not a digit?" when in doubt, else ""
 
-The pipeline: ``segment`` splits the ink into one piece per digit, ``preprocess.to_mnist``
-normalises each piece the way MNIST's digits were, and the network reads them all in one batch.
+The pipeline: ``group`` (strokes) or ``segment`` (pixels) splits the drawing into one piece per
+digit, ``preprocess.to_mnist`` normalises each piece the way MNIST's digits were, and the network
+reads them all in one batch; where the split is uncertain, the network's readings decide it.
 numpy only: the same package runs in the page (Pyodide, numpy 2.0).
 """
 
@@ -18,17 +20,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import preprocess, segment
+from . import group, preprocess, segment
 from .preprocess import to_mnist
 from .segment import Box, Piece
 
-__all__ = ["Box", "Digit", "Reading", "UNSURE_BELOW", "preprocess", "read", "segment", "to_mnist"]
+__all__ = ["Box", "Digit", "NOT_A_DIGIT_BELOW", "Reading", "UNSURE_BELOW", "group", "preprocess", "read", "segment", "to_mnist"]
 
 # A digit whose top probability is below this is marked unsure. Calibrated by bench/reading.py on
-# one half of the canvas-rendered MNIST test digits: the largest threshold that leaves at least 98 %
-# of digits "sure". On the other half: 98.5 % sure, 99.84 % of those right, two thirds of the
-# errors flagged, 1.2 % of right readings flagged (shipped model of 2026-11-27, sha256 fd6d5920...).
+# one half of the pen-drawn MNIST test digits (the largest threshold leaving nearly all of them
+# sure); its figures on the other half are in bench/results/reading.json and the README.
 UNSURE_BELOW = 0.97
+
+# A piece whose top probability is below this is "not a digit": the network was taught to spread
+# its probability evenly over non-digit drawings (letters, shapes, scribbles). Calibrated by
+# bench/reading.py on pen-drawn digits, so that almost no real digit falls below it.
+NOT_A_DIGIT_BELOW = 0.5
 
 # A wide piece is read as touching digits only if the network is less sure than this of it as one
 # digit (and surer of every part): a wide but well-formed 2 or 7 stays whole.
@@ -45,6 +51,8 @@ class Digit:
     image          (28, 28) float32: what the network saw (MNIST-normalised)
     unsure         True if the top probability is below the calibrated threshold
     runner_up      the second most probable digit
+    reason         why it is unsure: "" (it is not), "unsure" (torn between digits) or
+                   "not a digit" (the network spreads its probability: a letter, a shape, a scribble)
     """
 
     label: int
@@ -53,6 +61,7 @@ class Digit:
     image: np.ndarray
     unsure: bool
     runner_up: int
+    reason: str = ""
 
     @property
     def confidence(self) -> float:
@@ -60,7 +69,9 @@ class Digit:
 
     @property
     def doubt(self) -> str:
-        """``"not sure: 4 or 9?"`` for an unsure digit, ``""`` otherwise."""
+        """``"not a digit?"``, ``"not sure: 4 or 9?"`` for an unsure digit, ``""`` otherwise."""
+        if self.reason == "not a digit":
+            return "not a digit?"
         return f"not sure: {self.label} or {self.runner_up}?" if self.unsure else ""
 
 
@@ -87,15 +98,21 @@ class Reading:
         return "".join(f"{d.label}?" if d.unsure else str(d.label) for d in self.digits)
 
 
-def read(ink, net, unsure_below: float = UNSURE_BELOW) -> Reading:
+def read(ink, net, strokes=None, unsure_below: float = UNSURE_BELOW, not_a_digit_below: float = NOT_A_DIGIT_BELOW) -> Reading:
     """(H, W) ink, 0..1 with 1 = ink, any size -> the Reading of the number drawn on it.
 
     ``net`` is a ``digits.cnn.Net`` (anything with ``predict_proba((N, 28, 28)) -> (N, 10)``).
+    ``strokes``, when the caller has them, is the drawing's strokes in drawing order, each an
+    (n, 2) array of (x, y) points in the ink's pixels: digits are then found by grouping strokes
+    (``group``), and by the ink's connected pixels (``segment``) when there are none or when they
+    do not explain the ink.
     A piece wide enough to be touching digits is read both whole and split; the split is kept
     only if the network is unsure of the whole (below SPLIT_BELOW) and more confident of every
-    part than of the whole.
+    part than of the whole. With strokes, which runs of strokes are digits is decided the same
+    way, by what the network reads best (``group.Grouping.choose``).
     """
-    pieces = segment.segment(ink)
+    grouping = group.group(ink, strokes) if strokes is not None else None
+    pieces = grouping.pieces if grouping is not None else segment.segment(ink)
     if not pieces:
         return Reading([])
     # Everything the network must see, in one batch: each piece, then the parts of its splits.
@@ -108,27 +125,34 @@ def read(ink, net, unsure_below: float = UNSURE_BELOW) -> Reading:
     probabilities = np.asarray(net.predict_proba(images), np.float32)
     seen = {id(c): (image, p) for c, image, p in zip(candidates, images, probabilities, strict=True)}
 
-    chosen: list[Piece] = []
+    readings = []  # each piece as the digits it reads best as: itself, or one of its splits
     for piece in pieces:
         best, best_confidence = [piece], seen[id(piece)][1].max()
         for split in piece.splits if best_confidence < SPLIT_BELOW else ():
             weakest = min(seen[id(part)][1].max() for part in split)
             if weakest > best_confidence:
                 best, best_confidence = split, weakest
-        chosen.extend(best)
+        readings.append(best)
+    if grouping is not None:  # which runs of strokes are the digits: the network's best partition
+        order = grouping.choose([[float(seen[id(part)][1].max()) for part in best] for best in readings])
+    else:
+        order = range(len(pieces))
+    chosen = [part for k in order for part in readings[k]]
 
     digits = []
     for piece in chosen:
         image, p = seen[id(piece)]
         ranked = np.argsort(-p, kind="stable")
+        top = p[ranked[0]]
         digits.append(
             Digit(
                 label=int(ranked[0]),
                 probabilities=p,
                 box=piece.box,
                 image=image,
-                unsure=bool(p[ranked[0]] < unsure_below),
+                unsure=bool(top < unsure_below or top < not_a_digit_below),
                 runner_up=int(ranked[1]),
+                reason="not a digit" if top < not_a_digit_below else "unsure" if top < unsure_below else "",
             )
         )
     return Reading(digits)

@@ -10,58 +10,60 @@ An ``.npz`` archive holding:
   ``format``   a 0-d string array, ``"digits-npz"``
   ``version``  a 0-d int array, ``1``
   ``layers``   a 0-d string array: JSON, the layer sequence, input first. Each entry is an
-               object with a ``"type"`` and its own fields:
+               object with a ``"type"`` and its own fields (LAYER_TYPES below is the table):
                  {"type": "conv2d", "weight": NAME, "bias": NAME, "padding": "valid"|"same"}
-                    weight (kh, kw, c_in, c_out), bias (c_out,), stride 1
+                    weight (kh, kw, c_in, c_out), bias (c_out,), stride 1; padding "valid" if absent
                  {"type": "relu"}
-                 {"type": "max_pool", "size": 2}          (non-overlapping, floor)
+                 {"type": "max_pool", "size": 2}          (non-overlapping, floor; size 2 if absent)
                  {"type": "flatten"}                      (NHWC order, as Keras flattens)
                  {"type": "dense", "weight": NAME, "bias": NAME}   weight (n_in, n_out)
-                 {"type": "softmax"}
+                 {"type": "softmax"}                      (the last layer, over the 10 digits)
   ``meta``     a 0-d string array: JSON, free-form facts (accuracy, training settings).
   NAME...      the weight arrays the layers name, any float dtype (float16 to halve the
                file); they are cast to float32 at load.
 
 Batch norm is folded into the preceding layer's weight and bias at export, so inference
-needs no normalisation layers.
+needs no normalisation layers. ``load`` checks the whole sequence against a 28x28x1 input
+(types, fields, array shapes, the 10 softmax outputs) and says what is wrong before any digit
+is read.
 """
 
 from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from . import machine, winograd
+
 FORMAT = "digits-npz"
 VERSION = 1
+INPUT = (28, 28, 1)  # one image as the first layer sees it: MNIST's 28x28, one channel
+CLASSES = 10  # the softmax's outputs: the digits 0-9
 CHUNK = 128  # images per pass: keeps the im2col buffer (128 x 24 x 24 x 25 floats = 7 MB) near cache
-
-# Without BLAS (Pyodide's numpy) multiply-adds are the cost, and Winograd's 2.25-4x fewer of them
-# win for every 3x3 convolution. With BLAS (CPython wheels) one im2col product beats Winograd
-# F(2x2) and loses to F(4x4) (measured by bench/browser.py and bench/cpython.py).
-HAS_BLAS = bool(np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {}).get("found"))
 
 
 class WeightsError(ValueError):
     """The weight file is missing, corrupt, or not a digits network."""
 
 
-# --- layers: the mathematics --------------------------------------------------------------
+# --- the layers: the mathematics --------------------------------------------------------------
 
 
-def windows(x: np.ndarray, kh: int, kw: int, step: int = 1) -> np.ndarray:
-    """(N, H, W, C) -> (N, Ho, Wo, C, kh, kw): every kh x kw window, ``step`` apart, as a view.
+def windows(x: np.ndarray, kh: int, kw: int) -> np.ndarray:
+    """(N, H, W, C) -> (N, H-kh+1, W-kw+1, C, kh, kw): every kh x kw window, as a view.
 
     as_strided directly: numpy's sliding_window_view does the same with far more Python around
     it, which the page pays at every layer.
     """
     n, h, w, c = x.shape
     sn, sh, sw, sc = x.strides
-    shape = (n, (h - kh) // step + 1, (w - kw) // step + 1, c, kh, kw)
-    return np.lib.stride_tricks.as_strided(x, shape, (sn, step * sh, step * sw, sc, sh, sw), writeable=False)
+    shape = (n, h - kh + 1, w - kw + 1, c, kh, kw)
+    return np.lib.stride_tricks.as_strided(x, shape, (sn, sh, sw, sc, sh, sw), writeable=False)
 
 
 def im2col(x: np.ndarray, kh: int, kw: int) -> np.ndarray:
@@ -80,90 +82,6 @@ def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray, padding: str = "valid") 
     y = im2col(x, kh, kw) @ w.reshape(kh * kw * c, k)
     y += b  # in place: the first layer's output is the largest array of the pass
     return y
-
-
-# Winograd F(m x m, 3x3) (Lavin & Gray, 2015): each m x m block of a 3x3 convolution's output
-# comes from an (m+2) x (m+2) block of its input with (m+2)^2 multiplies per channel pair instead
-# of 9 m^2: 2.25x fewer for m = 2, 4x for m = 4, 4.6x for m = 5. numpy in the page has no BLAS, so
-# multiply-adds are the latency; the transforms are small and cheap.
-#   output = A^T [ (G w G^T) * (B^T d B) ] A,  summed over input channels
-# The matrices come from Cook-Toom interpolation at these points (and infinity), chosen small
-# and symmetric so that float32 keeps the result within a few 1e-6 of the direct convolution.
-WINOGRAD_POINTS = {2: (0, 1, -1), 4: (0, 1, -1, 2, -2), 5: (0, 1, -1, 1 / 2, -1 / 2, 2)}
-
-
-def winograd_matrices(m: int, r: int = 3) -> dict[str, np.ndarray]:
-    """B^T (a, a), G (a, r), A^T (m, a) of F(m, r), a = m + r - 1, by Cook-Toom.
-
-    A correlation is the transpose of a linear convolution: evaluate at the points (V), multiply,
-    interpolate (V^-1); transposed, V^-1 becomes B^T and the data's evaluation becomes A^T.
-    """
-    a = m + r - 1
-    points = WINOGRAD_POINTS[m]
-
-    def vandermonde(n: int) -> np.ndarray:  # polynomials of n coefficients, evaluated at the points
-        v = np.zeros((a, n))
-        v[:-1] = np.array(points, np.float64)[:, None] ** np.arange(n)
-        v[-1, -1] = 1.0  # "at infinity": the leading coefficient
-        return v
-
-    return {"BT": np.linalg.inv(vandermonde(a)).T, "G": vandermonde(r), "AT": vandermonde(m).T}
-
-
-WINOGRAD = {m: winograd_matrices(m) for m in WINOGRAD_POINTS}
-WINOGRAD32 = {m: {k: v.astype(np.float32) for k, v in mats.items()} for m, mats in WINOGRAD.items()}
-
-
-def winograd_tile(out_h: int, out_w: int) -> int:
-    """The output tile size: the largest that divides the output exactly (no padding waste), else 2."""
-    return next((m for m in (5, 4, 2) if out_h % m == 0 and out_w % m == 0), 2)
-
-
-def winograd_weights(w: np.ndarray, m: int = 2) -> np.ndarray:
-    """(3, 3, C, K) -> ((m+2)^2, C, K): G w G^T for every channel pair, done once at load."""
-    g = WINOGRAD[m]["G"]
-    u = np.einsum("ia,abck,jb->ijck", g, w.astype(np.float64), g)
-    return np.ascontiguousarray(u.reshape(-1, *w.shape[2:]), dtype=np.float32)
-
-
-def both_axes_separable(mat: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """mat (r, a) applied along the first two axes of d (a, a, P) -> (r, r, P): mat d mat^T.
-
-    One axis at a time, by einsum: without BLAS, a contraction this short (4 or 6) runs about
-    1.6x slower through numpy's own matmul, which pays per output element.
-    """
-    t = np.einsum("ra,abp->rbp", mat, d)
-    return np.einsum("sb,rbp->rsp", mat, t)
-
-
-def both_axes_kron(mat: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """As both_axes_separable, as one product with mat (x) mat: more multiplies, but a single
-    BLAS call and one pass over d, which is what counts when BLAS is there."""
-    r, a = mat.shape
-    return (np.kron(mat, mat) @ d.reshape(a * a, -1)).reshape(r, r, -1)
-
-
-_both_axes = both_axes_kron if HAS_BLAS else both_axes_separable
-
-
-def conv3x3_winograd(x: np.ndarray, u: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, H, W, C) * winograd_weights ((m+2)^2, C, K) + (K,) -> (N, H-2, W-2, K), as conv2d 'valid'."""
-    a = int(round(len(u) ** 0.5))  # input tile side, m + 2
-    m = a - 2
-    bt, at = WINOGRAD32[m]["BT"], WINOGRAD32[m]["AT"]
-    n, h, w, c = x.shape
-    ho, wo = h - 2, w - 2
-    th, tw = -(-ho // m), -(-wo // m)  # output tiles down and across
-    if (m * th + 2, m * tw + 2) != (h, w):
-        x = np.pad(x, ((0, 0), (0, m * th + 2 - h), (0, m * tw + 2 - w), (0, 0)))
-    tiles = windows(x, a, a, step=m)  # N,th,tw,C,a,a
-    t = n * th * tw
-    d = tiles.transpose(4, 5, 0, 1, 2, 3).reshape(a, a, t * c)
-    v = _both_axes(bt, d).reshape(a * a, t, c)  # B^T d B
-    prod = (v @ u).reshape(a, a, -1)  # a*a products (T, C) @ (C, K)
-    y = _both_axes(at, prod).reshape(m, m, n, th, tw, -1)  # A^T prod A
-    y = y.transpose(2, 3, 0, 4, 1, 5).reshape(n, m * th, m * tw, -1)
-    return y[:, :ho, :wo] + b
 
 
 def relu(x: np.ndarray) -> np.ndarray:
@@ -197,37 +115,131 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-# --- the network -------------------------------------------------------------------------
+# --- the layer table: what each type reads from the file, and the function it runs --------------
 
 
 @dataclass
 class Layer:
+    """One step of the forward pass, built at load: ``forward`` is the function it runs."""
+
     type: str
-    weight: np.ndarray | None = None
-    bias: np.ndarray | None = None
-    options: dict = field(default_factory=dict)
-    winograd: np.ndarray | None = None  # 3x3 'valid' convolutions: weights transformed once at load
-
-    def __post_init__(self):
-        if self.type == "dense":
-            # Stored transposed, used as w.T: numpy without BLAS runs (1, n) @ (n, k) 1.7x faster
-            # this way in the page; with BLAS the transposed operand costs nothing.
-            self.weight = np.ascontiguousarray(self.weight.T).T
-
-    def use_winograd(self, out_h: int, out_w: int) -> None:
-        if self.type == "conv2d" and self.weight.shape[:2] == (3, 3) and self.options.get("padding", "valid") == "valid":
-            self.winograd = winograd_weights(self.weight, winograd_tile(out_h, out_w))
+    options: dict  # the file's options for this type, every default filled in
+    weight: np.ndarray | None
+    bias: np.ndarray | None
+    shape: tuple[int, ...]  # one image's output: (H, W, C), or (n,) once flat
+    forward: Callable[[np.ndarray], np.ndarray] = field(repr=False)
+    winograd_tile: int | None = None  # m, when this convolution runs as Winograd F(m x m, 3x3)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        if self.winograd is not None:
-            return conv3x3_winograd(x, self.winograd, self.bias)
-        if self.type == "conv2d":
-            return conv2d(x, self.weight, self.bias, self.options.get("padding", "valid"))
-        if self.type == "dense":
-            return dense(x, self.weight, self.bias)
-        if self.type == "max_pool":
-            return max_pool(x, self.options.get("size", 2))
-        return {"relu": relu, "flatten": flatten, "softmax": softmax}[self.type](x)
+        return self.forward(x)
+
+
+def _image_input(shape: tuple[int, ...]) -> tuple[int, int, int]:
+    if len(shape) != 3:
+        raise WeightsError(f"needs an image (height, width, channels) in, but the layer before gives {shape} (flat)")
+    return shape
+
+
+def _bias_for(bias: np.ndarray, outputs: int) -> np.ndarray:
+    if bias.shape != (outputs,):
+        raise WeightsError(f"bias has shape {bias.shape}, expected ({outputs},) for its {outputs} outputs")
+    return bias
+
+
+def build_conv2d(options, weight, bias, shape, winograd_tiles) -> Layer:
+    h, w, c = _image_input(shape)
+    if weight.ndim != 4:
+        raise WeightsError(f"weight has shape {weight.shape}, expected (kh, kw, channels in, channels out)")
+    kh, kw, c_in, k = weight.shape
+    if c_in != c:
+        raise WeightsError(f"weight {weight.shape} takes {c_in} channels in, but the layer before gives {c} ({shape})")
+    bias = _bias_for(bias, k)
+    padding = options["padding"]
+    if padding not in ("valid", "same"):
+        raise WeightsError(f"padding {padding!r} is neither 'valid' nor 'same'")
+    out = (h, w, k) if padding == "same" else (h - kh + 1, w - kw + 1, k)
+    if min(out[:2]) < 1:
+        raise WeightsError(f"a {kh}x{kw} kernel does not fit its {h}x{w} input")
+    if (kh, kw) == (3, 3) and padding == "valid" and (m := winograd.tile_for(out[0], out[1])) in winograd_tiles:
+        u = winograd.transform_weights(weight, m)
+        return Layer("conv2d", options, weight, bias, out, lambda x: winograd.conv3x3(x, u, bias, m), m)
+    return Layer("conv2d", options, weight, bias, out, lambda x: conv2d(x, weight, bias, padding))
+
+
+def build_dense(options, weight, bias, shape, winograd_tiles) -> Layer:
+    if len(shape) != 1:
+        raise WeightsError(f"needs a flat input, but the layer before gives {shape}: a flatten layer is missing")
+    if weight.ndim != 2 or weight.shape[0] != shape[0]:
+        raise WeightsError(f"weight has shape {weight.shape}, expected ({shape[0]}, outputs): the layer before gives "
+                           f"{shape[0]} values")
+    bias = _bias_for(bias, weight.shape[1])
+    # Kept transposed in memory, used as w.T: numpy without BLAS runs (1, n) @ (n, k) 1.7x faster
+    # this way in the page; with BLAS the transposed operand costs nothing.
+    weight = np.ascontiguousarray(weight.T).T
+    return Layer("dense", options, weight, bias, (weight.shape[1],), lambda x: dense(x, weight, bias))
+
+
+def build_max_pool(options, weight, bias, shape, winograd_tiles) -> Layer:
+    h, w, c = _image_input(shape)
+    size = options["size"]
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= min(h, w):
+        raise WeightsError(f"size {size!r} must be a whole number from 1 to {min(h, w)} for its {h}x{w} input")
+    return Layer("max_pool", options, None, None, (h // size, w // size, c), lambda x: max_pool(x, size))
+
+
+def build_flatten(options, weight, bias, shape, winograd_tiles) -> Layer:
+    return Layer("flatten", options, None, None, (int(np.prod(shape)),), flatten)
+
+
+def build_relu(options, weight, bias, shape, winograd_tiles) -> Layer:
+    return Layer("relu", options, None, None, shape, relu)
+
+
+def build_softmax(options, weight, bias, shape, winograd_tiles) -> Layer:
+    return Layer("softmax", options, None, None, shape, softmax)
+
+
+@dataclass(frozen=True)
+class LayerType:
+    build: Callable[..., Layer]  # (options, weight, bias, input shape, Winograd tiles allowed) -> Layer
+    options: dict = field(default_factory=dict)  # option -> its default: the one place defaults live
+    weights: bool = False  # names a "weight" and a "bias" array
+
+
+LAYER_TYPES = {
+    "conv2d": LayerType(build_conv2d, {"padding": "valid"}, weights=True),
+    "relu": LayerType(build_relu),
+    "max_pool": LayerType(build_max_pool, {"size": 2}),
+    "flatten": LayerType(build_flatten),
+    "dense": LayerType(build_dense, weights=True),
+    "softmax": LayerType(build_softmax),
+}
+
+
+# --- the network -----------------------------------------------------------------------------------
+
+
+def as_images(x) -> np.ndarray:
+    """(N, 28, 28) or one (28, 28) image, values 0..1 (ink = 1, as MNIST) -> (N, 28, 28, 1) float32.
+
+    Anything else is refused with a ValueError that says what to do; in particular uint8 pixels
+    0..255 are not guessed at (``digits.to_mnist`` takes those; the network's own input is 0..1).
+    """
+    x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        raise ValueError(f"images must hold numbers 0..1, got dtype {x.dtype}")
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3 or x.shape[1:] != INPUT[:2]:
+        raise ValueError(f"expected images shaped (N, 28, 28) (or one (28, 28)), got {np.shape(x)}")
+    if x.size:
+        lo, hi = x.min(), x.max()
+        if not (lo >= 0 and hi <= 1):  # NaN fails both comparisons
+            if np.isnan(lo) or np.isnan(hi):
+                raise ValueError("images hold NaN; values must be 0..1 (ink = 1)")
+            hint = ": pixel values 0..255? divide by 255 first" if 1 < hi <= 255 and lo >= 0 else ""
+            raise ValueError(f"images must hold values 0..1 (ink = 1, as MNIST), got {lo}..{hi}{hint}")
+    return x.astype(np.float32, copy=False)[..., None]
 
 
 @dataclass
@@ -235,132 +247,169 @@ class Net:
     layers: list[Layer]
     meta: dict = field(default_factory=dict)
 
-    def activations(self, x: np.ndarray) -> list[np.ndarray]:
+    def activations(self, x) -> list[np.ndarray]:
         """Every layer's output for a batch (N, 28, 28): for pictures of what the net sees."""
-        out, h = [], self._input(x)
+        out, h = [], as_images(x)
         for layer in self.layers:
             h = layer(h)
             out.append(h)
         return out
 
-    def predict_proba(self, x: np.ndarray, workers: int = 1) -> np.ndarray:
-        """(N, 28, 28) float32 in 0..1, ink = 1 -> (N, 10) float32, rows summing to 1.
+    def predict_proba(self, x, workers: int | None = None) -> np.ndarray:
+        """(N, 28, 28) float in 0..1, ink = 1 (or one (28, 28)) -> (N, 10) float32, rows summing to 1.
 
-        ``workers`` > 1 runs chunks of CHUNK images on that many threads (numpy releases the GIL
-        in its loops); worth it for large batches in CPython with one BLAS thread each. The page
-        has no threads and reads one digit at a time.
+        Batches run in chunks of CHUNK images; ``workers`` threads share the chunks (None: every
+        core, as onnxruntime does; 1 where there are no threads, as in the page). Each chunk is
+        computed the same whatever the number of threads, so the result is bit-identical for
+        every ``workers``. A batch of one chunk (a digit, a number) stays on the calling thread.
+        OpenBLAS's own threads would compete with these for the same cores: with several workers,
+        set OPENBLAS_NUM_THREADS=1 before numpy loads (the benchmarks and tests do).
         """
-        x = self._input(x)
+        x = as_images(x)
         chunks = [x[start : start + CHUNK] for start in range(0, len(x), CHUNK)]
         if not chunks:
-            return np.zeros((0, 10), np.float32)
-        if workers > 1 and len(chunks) > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(workers) as pool:
-                parts = list(pool.map(self._forward, chunks))
-        else:
-            parts = [self._forward(chunk) for chunk in chunks]
+            return np.zeros((0, self.layers[-1].shape[0]), np.float32)
+        parts = machine.map_in_order(self._run, chunks, 1 if len(chunks) == 1 else workers)
         return np.concatenate(parts).astype(np.float32, copy=False)
 
-    def _forward(self, h: np.ndarray) -> np.ndarray:
+    def predict(self, x, workers: int | None = None) -> np.ndarray:
+        return self.predict_proba(x, workers).argmax(axis=1)
+
+    def _run(self, h: np.ndarray) -> np.ndarray:
         for layer in self.layers:
             h = layer(h)
         return h
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        return self.predict_proba(x).argmax(axis=1)
-
-    def output_sides(self) -> list[tuple[int, int]]:
-        """(height, width) of every layer's output for a 28x28 input ((1, 1) once flat)."""
-        sides, (h, w) = [], (28, 28)
-        for layer in self.layers:
-            if layer.type == "conv2d" and layer.options.get("padding", "valid") == "valid":
-                h, w = h - layer.weight.shape[0] + 1, w - layer.weight.shape[1] + 1
-            elif layer.type == "max_pool":
-                h, w = h // layer.options.get("size", 2), w // layer.options.get("size", 2)
-            elif layer.type == "flatten":
-                h, w = 1, 1
-            sides.append((h, w))
-        return sides
 
     @property
     def multiply_adds(self) -> int:
         """Multiply-adds for one 28x28 digit (convolutions and dense layers, as written)."""
         total = 0
-        for layer, (h, w) in zip(self.layers, self.output_sides(), strict=True):
+        for layer in self.layers:
             if layer.type == "conv2d":
-                total += h * w * layer.weight.size
+                total += layer.shape[0] * layer.shape[1] * layer.weight.size
             elif layer.type == "dense":
                 total += layer.weight.size
         return total
-
-    def use_winograd(self, tiles: tuple[int, ...] = (2, 4, 5)) -> None:
-        """Run the 3x3 'valid' convolutions as Winograd where the tile size chosen by their output
-        size is one of ``tiles``."""
-        for layer, (h, w) in zip(self.layers, self.output_sides(), strict=True):
-            if winograd_tile(h, w) in tiles:
-                layer.use_winograd(h, w)
 
     @property
     def parameters(self) -> int:
         return sum(a.size for layer in self.layers for a in (layer.weight, layer.bias) if a is not None)
 
-    @staticmethod
-    def _input(x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float32)
-        if x.ndim == 2:
-            x = x[None]
-        if x.ndim != 3 or x.shape[1:] != (28, 28):
-            raise ValueError(f"expected images shaped (N, 28, 28), got {x.shape}")
-        return x[..., None]  # N, 28, 28, 1
+
+def build(specs: list, arrays: dict[str, np.ndarray], winograd_tiles: tuple[int, ...] = ()) -> list[Layer]:
+    """The layer list of a weight file (its JSON entries and its arrays) -> Layers, checked to chain
+    from a 28x28x1 image to a softmax over 10 digits; a WeightsError names the first problem."""
+    if not isinstance(specs, list) or not specs:
+        raise WeightsError("the weight file lists no layers")
+    for i, spec in enumerate(specs):
+        if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
+            raise WeightsError(f"layer {i}: an entry must be an object with a \"type\", got {json.dumps(spec)[:80]}")
+    order = list(range(len(specs)))  # file positions, kept for the messages
+    # relu then max_pool equals max_pool then relu (both monotone), and pooling first leaves the
+    # relu a quarter of the values.
+    for k in range(len(order) - 1):
+        if specs[order[k]]["type"] == "relu" and specs[order[k + 1]]["type"] == "max_pool":
+            order[k], order[k + 1] = order[k + 1], order[k]
+    layers, shape = [], INPUT
+    for i in order:
+        spec = specs[i]
+        kind = spec["type"]
+        try:
+            if kind not in LAYER_TYPES:
+                raise WeightsError(f"unknown layer type {kind!r} (known: {', '.join(LAYER_TYPES)})")
+            layer_type = LAYER_TYPES[kind]
+            fields = {"type", *layer_type.options, *(("weight", "bias") if layer_type.weights else ())}
+            unknown = sorted(set(spec) - fields)
+            if unknown:
+                raise WeightsError(f"unknown field {unknown[0]!r} (a {kind} layer has {', '.join(sorted(fields - {'type'}))})")
+            weight, bias = (_array(arrays, spec, "weight"), _array(arrays, spec, "bias")) if layer_type.weights else (None, None)
+            options = {name: spec.get(name, default) for name, default in layer_type.options.items()}
+            layer = layer_type.build(options, weight, bias, shape, winograd_tiles)
+        except WeightsError as e:
+            raise WeightsError(f"layer {i} ({kind}): {e}") from None
+        layers.append(layer)
+        shape = layer.shape
+    if layers[-1].type != "softmax":
+        raise WeightsError(f"the last layer is {layers[-1].type}, not softmax: the network must end in probabilities")
+    if shape != (CLASSES,):
+        raise WeightsError(f"the network gives {shape[0] if len(shape) == 1 else shape} outputs, not {CLASSES} digits")
+    return layers
+
+
+def _array(arrays: dict[str, np.ndarray], spec: dict, role: str) -> np.ndarray:
+    name = spec.get(role)
+    if name is None:
+        raise WeightsError(f"names no {role} array")
+    if name not in arrays:
+        raise WeightsError(f"its {role} {name!r} is not in the weight file")
+    array = arrays[name]
+    if array.dtype.kind != "f":
+        raise WeightsError(f"its {role} {name!r} holds {array.dtype}, not floats")
+    return array.astype(np.float32)
+
+
+# --- the weight file --------------------------------------------------------------------------------
+
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # an .npz is a zip archive: a first entry, or an empty one
+RESTORE = "restore site/model/digits.npz (git checkout) or run `make train`"
 
 
 def load(source: str | Path | bytes, winograd: bool | None = None) -> Net:
     """Build the network described by a ``digits.npz`` file (a path, or its bytes).
 
-    ``winograd``: True runs every 3x3 convolution as Winograd F(2x2, 3x3) or F(4x4, 3x3), False
-    none; None chooses what is fastest on this numpy (see HAS_BLAS). All give the same answers to
-    float32 rounding.
+    ``winograd``: True runs every 3x3 'valid' convolution as Winograd (F(2x2), F(4x4) or F(5x5)
+    by the layer's output size, see winograd.tile_for), False none; None only where it is the
+    faster path on this numpy (machine.WINOGRAD_TILES). All give the same answers to float32
+    rounding. Raises WeightsError, with what is wrong, for a missing, corrupt or invalid file.
     """
+    specs, arrays, meta = read_weight_file(source)
+    return Net(build(specs, arrays, winograd_tiles(winograd)), meta)
+
+
+def winograd_tiles(choice: bool | None) -> tuple[int, ...]:
+    """The Winograd tiles ``load(winograd=choice)`` allows: all, none, or the ones that pay here."""
+    if choice is None:
+        return machine.WINOGRAD_TILES
+    return winograd.TILES if choice else ()
+
+
+def read_weight_file(source: str | Path | bytes) -> tuple[list, dict[str, np.ndarray], dict]:
+    """(layer entries, arrays by name, meta) of a weight file, its format and version checked."""
+    data = bytes(source) if isinstance(source, bytes | bytearray | memoryview) else _read_bytes(source)
+    what = "the weight data" if isinstance(source, bytes | bytearray | memoryview) else f"weight file {source}"
+    if not data:
+        raise WeightsError(f"{what} is empty; {RESTORE}")
+    if data[:4] not in ZIP_MAGIC:
+        raise WeightsError(f"{what} is not an .npz archive (a zip file starts with PK, this starts with {data[:4]!r}); {RESTORE}")
     try:
-        archive = np.load(io.BytesIO(source) if isinstance(source, bytes) else source, allow_pickle=False)
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except Exception as e:  # zipfile.BadZipFile, a truncated member, object arrays: all mean damaged
+        reason = "it holds Python objects, which are never loaded" if "pickle" in str(e) else f"{type(e).__name__}: {e}"
+        raise WeightsError(f"{what} is damaged ({reason}); {RESTORE}") from None
+    missing = [name for name in ("format", "version", "layers") if name not in arrays]
+    if missing:
+        raise WeightsError(f"{what} is not a digits weight file (no {', '.join(missing)} entry); {RESTORE}")
+    if str(arrays.pop("format")) != FORMAT:
+        raise WeightsError(f"{what} is not a digits weight file (its format is not {FORMAT!r})")
+    version = arrays.pop("version")
+    if version.shape != () or version.dtype.kind not in "iu" or int(version) != VERSION:
+        raise WeightsError(f"{what} has format version {version}; this code reads version {VERSION}")
+    try:
+        specs = json.loads(str(arrays.pop("layers")))
+        meta = json.loads(str(arrays.pop("meta"))) if "meta" in arrays else {}
+    except ValueError as e:
+        raise WeightsError(f"{what} is damaged (its layer list or meta is not JSON: {e}); {RESTORE}") from None
+    return specs, arrays, meta if isinstance(meta, dict) else {}
+
+
+def _read_bytes(path: str | Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
     except FileNotFoundError:
-        raise WeightsError(f"weight file not found: {source}; run `make train` or restore site/model/") from None
-    except Exception as e:  # zipfile.BadZipFile, ValueError, OSError: all mean "not an npz"
-        raise WeightsError(f"weight file is corrupt or not an .npz archive ({e}); restore site/model/digits.npz") from None
-    with archive:
-        try:
-            if str(archive["format"]) != FORMAT:
-                raise WeightsError(f"not a digits weight file (format {str(archive['format'])!r})")
-            version = int(archive["version"])
-            if version != VERSION:
-                raise WeightsError(f"weight file version {version} is not supported (this code reads {VERSION})")
-            specs = json.loads(str(archive["layers"]))
-            meta = json.loads(str(archive["meta"])) if "meta" in archive.files else {}
-            layers = []
-            for spec in specs:
-                kind = spec.pop("type")
-                if kind not in {"conv2d", "dense", "relu", "max_pool", "flatten", "softmax"}:
-                    raise WeightsError(f"unknown layer type {kind!r} in the weight file")
-                weight = archive[spec.pop("weight")].astype(np.float32) if "weight" in spec else None
-                bias = archive[spec.pop("bias")].astype(np.float32) if "bias" in spec else None
-                layers.append(Layer(kind, weight, bias, spec))
-        except WeightsError:
-            raise
-        except Exception as e:  # missing array, bad JSON, truncated member
-            raise WeightsError(f"weight file is damaged ({type(e).__name__}: {e}); restore site/model/digits.npz") from None
-    # relu then max_pool equals max_pool then relu (both monotone), and pooling first leaves the
-    # relu a quarter of the values.
-    for i in range(len(layers) - 1):
-        if layers[i].type == "relu" and layers[i + 1].type == "max_pool":
-            layers[i], layers[i + 1] = layers[i + 1], layers[i]
-    net = Net(layers, meta)
-    if winograd:
-        net.use_winograd()
-    elif winograd is None:
-        net.use_winograd(tiles=(4,) if HAS_BLAS else (2, 4, 5))
-    return net
+        raise WeightsError(f"weight file not found: {path}; {RESTORE}") from None
+    except OSError as e:
+        raise WeightsError(f"cannot read weight file {path}: {e.strerror or e}") from None
 
 
 def save(path: str | Path, layers: list[dict], arrays: dict[str, np.ndarray], meta: dict | None = None) -> None:

@@ -40,15 +40,19 @@ MAX_WIDEN, MAX_NARROW = 4, 2  # the most a stroke is dilated / eroded, in interm
 def as_ink(ink) -> np.ndarray:
     """Check that ``ink`` is a 2-D real array and return it as one (not yet cleaned: see clean).
 
-    uint8 images are read as 0..255 and brought to 0..1.
+    Whole numbers are read by their values, whatever their type: only 0s and 1s are a mask (ink = 1,
+    as bool); anything above 1 means pixels 0..255, brought to 0..1. So a uint8 mask reads like the
+    same mask as bool or int64, and a uint8 canvas like the same canvas as int64. The one case
+    this rule reads differently from "uint8 is 0..255": a canvas whose darkest pixel is 1 of 255,
+    far below FLOOR as a pixel value, is taken for a mask.
     """
     ink = np.asarray(ink)
     if ink.ndim != 2:
         raise ValueError(f"ink must be a 2-D array (height, width) of values 0..1, got shape {ink.shape}")
-    if ink.dtype == np.uint8:
-        return ink / np.float32(255)
-    if ink.dtype != np.bool_ and not (np.issubdtype(ink.dtype, np.integer) or np.issubdtype(ink.dtype, np.floating)):
+    if ink.dtype.kind not in "biuf":
         raise ValueError(f"ink must hold real numbers 0..1, got dtype {ink.dtype}")
+    if ink.dtype.kind in "iu" and ink.size and ink.max() > 1:
+        return ink / np.float32(255)
     return ink
 
 

@@ -1,0 +1,285 @@
+"""A drawn number's strokes -> one piece of ink per digit, left to right.
+
+The page knows which ink was drawn together: every stroke, in drawing order. Grouping strokes is
+far surer than cutting pixels apart: two digits whose ink touches were still drawn as separate
+strokes, and a 4 or a 5 drawn in two strokes is still one digit because its strokes share their
+columns.
+
+  1. Strokes are checked against the ink: points outside the canvas are clipped, one-point
+     strokes are dots, and if the strokes do not explain the ink (another picture, a stale
+     list) ``group`` returns None and the caller reads the pixels instead.
+  2. Every ink pixel is given to the stroke nearest to it (a breadth-first growth of the strokes'
+     own pixels on the coarse grid), so a piece holds its own strokes' ink and nothing else,
+     even where two digits touch.
+  3. People write a number digit by digit, so a digit is a run of strokes in writing order (a
+     small late stroke inside an earlier digit's columns, a 5's hat added at the end, is moved
+     next to that digit first). A run ends only where the next stroke sits beside it, not over
+     it. Every run that could be one digit (at most MAX_RUN strokes, not wider than RUN_ASPECT,
+     no clear gap inside) is a candidate; the reader has the network read them all in one
+     batch, and ``Grouping.choose`` finds the partition into runs it reads best, by dynamic
+     programming: segmentation by recognition. A 4 in two strokes reads better whole than as
+     an L and a 1; a 1 touching the 7 after it reads better as two digits than as one.
+
+numpy only: the same file runs in the page (Pyodide, numpy 2.0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .preprocess import FLOOR, as_ink, bounding_box, clean
+from .segment import GRID, LEVEL, Box, Piece, candidate_splits, coarse_mask, looks_like_dot
+
+MAX_STROKES = 400  # more than this is not a number (confetti): the pixels are read instead
+MAX_POINTS = 20_000  # points kept over all strokes (a long scribble is thinned evenly)
+EXPLAINED = 0.9  # strokes must lie near this share of the ink, or they are not this ink's strokes
+MAX_RUN = 6  # a digit is at most this many strokes in a row (a traced 8 can take five)
+RUN_ASPECT = 1.6  # a run of strokes wider than this (width / height) is not one digit
+GAP = 0.1  # strokes whose columns are this far apart (of the run's height) are not one digit
+DIGIT_COST = 0.05  # each digit read costs this much log-confidence: merge unless splitting reads clearly better
+SKIP_COST = 3.0  # a stroke left out of every digit (it owns no ink worth reading) costs this
+SAME_DIGIT = 0.8  # a late stroke sharing this share of an earlier stroke's columns finishes that digit
+LATE_STROKE = 0.6  # ... if it is smaller than this (of the tallest stroke): a hat, a bar, a tick
+
+
+def clean_strokes(strokes, shape: tuple[int, int]) -> list[np.ndarray]:
+    """Whatever the caller sent -> (n, 2) float arrays of finite points inside the ink.
+
+    Raises ValueError for something that is not a list of point lists.
+    """
+    h, w = shape
+    out = []
+    for stroke in strokes:
+        points = np.asarray(stroke, np.float64)
+        if points.size == 0:
+            continue
+        if points.ndim != 2 or points.shape[1] != 2:
+            raise ValueError(f"each stroke must be an (n, 2) array of (x, y) points, got shape {points.shape}")
+        points = points[np.isfinite(points).all(axis=1)]
+        if len(points):
+            out.append(np.clip(points, 0, [w - 1e-3, h - 1e-3]))
+    total = sum(len(s) for s in out)
+    if total > MAX_POINTS:  # keep every k-th point (and each stroke's last): the shape, not the detail
+        k = -(-total // MAX_POINTS)
+        out = [np.concatenate([s[::k], s[-1:]]) if len(s) > k else s for s in out]
+    return out
+
+
+def rasterise(strokes: list[np.ndarray], grid: tuple[int, int], cell: int) -> np.ndarray:
+    """(grid) int32: 1 + the index of the stroke passing through each coarse cell (0 = none).
+
+    Segments are sampled every half cell so no cell along a stroke is skipped. Where two strokes
+    cross, the later one wins; the growth in ``own`` makes that immaterial.
+    """
+    labels = np.zeros(grid, np.int32)
+    for i, points in enumerate(strokes):
+        if len(points) > 1:
+            steps = np.maximum(1, np.ceil(np.linalg.norm(np.diff(points, axis=0), axis=1) / (cell / 2))).astype(int)
+            t = np.concatenate([np.arange(n) / n for n in steps] + [[1.0]])
+            start = np.repeat(np.arange(len(steps)), steps)
+            start = np.concatenate([start, [len(points) - 2]])
+            t[-1] = 1.0
+            samples = points[start] + t[:, None] * (points[start + 1] - points[start])
+        else:
+            samples = points
+        cells = (samples // cell).astype(int)
+        labels[np.minimum(cells[:, 1], grid[0] - 1), np.minimum(cells[:, 0], grid[1] - 1)] = i + 1
+    return labels
+
+
+def grow(labels: np.ndarray, mask: np.ndarray, steps: int) -> np.ndarray:
+    """Give each unlabelled cell of ``mask`` the label of a labelled neighbour, ``steps`` times:
+    every ink cell ends up owned by the stroke it is nearest to (in cells)."""
+    labels = labels * mask
+    for _ in range(steps):
+        empty = mask & (labels == 0)
+        if not empty.any():
+            break
+        padded = np.pad(labels, 1)
+        h, w = labels.shape
+        for dy, dx in ((0, 1), (1, 0), (1, 2), (2, 1), (0, 0), (0, 2), (2, 0), (2, 2)):
+            take = empty & (labels == 0)
+            neighbour = padded[dy : dy + h, dx : dx + w]
+            labels = np.where(take & (neighbour > 0), neighbour, labels)
+    return labels
+
+
+def group(ink, strokes) -> Grouping | None:
+    """(H, W) ink and its strokes -> the candidate digits (runs of strokes) to be weighed by the
+    network; None if the strokes do not explain the ink (the caller then reads the pixels)."""
+    ink = clean(as_ink(ink))
+    box = bounding_box(ink)
+    if box is None:
+        return Grouping([], [])
+    strokes = clean_strokes(strokes, ink.shape)
+    if not strokes or len(strokes) > MAX_STROKES:
+        return None
+    # Work on the ink's bounding box only (most of a canvas is paper), on the canvas' own grid.
+    cell = max(1, -(-max(ink.shape) // GRID))
+    canvas_side = min(ink.shape)
+    top, left = box[0], box[2]
+    ink = ink[top : box[1], left : box[3]]
+    strokes = [s - (left, top) for s in strokes]
+    strokes = [s[((s >= -cell) & (s <= (ink.shape[1] + cell, ink.shape[0] + cell))).all(axis=1)] for s in strokes]
+    strokes = [np.clip(s, 0, (ink.shape[1] - 1e-3, ink.shape[0] - 1e-3)) for s in strokes if len(s)]
+    if not strokes:
+        return None
+    mask = ink >= max(FLOOR, LEVEL * float(ink.max()))
+    height, width = mask.shape
+    coarse = coarse_mask(mask, cell)
+    own = rasterise(strokes, coarse.shape, cell)
+    pen_cells = int(np.ceil(estimate_pen(ink, strokes) / cell)) + 1
+    own = grow(np.where(coarse, own, 0), coarse, pen_cells)
+    # Does the drawing come from these strokes? Ink far from every stroke says no.
+    explained = (own > 0)[np.arange(height)[:, None] // cell, np.arange(width)[None, :] // cell]
+    if ink[explained].sum() < EXPLAINED * ink[mask].sum() - 1e-6:
+        return None
+
+    order = writing_order(strokes, own)
+    # Where a digit may end: between consecutive strokes that sit side by side. Strokes of one
+    # digit (a 4's two strokes, a 7 and its bar) have each one's middle within the other's columns.
+    cuts = [0] + [k for k in range(1, len(order)) if not overlapping(strokes[order[k - 1]], strokes[order[k]])]
+    cuts.append(len(order))
+    runs, pieces = [], []
+    for a, start in enumerate(cuts[:-1]):
+        for stop in cuts[a + 1 :]:
+            if stop - start > MAX_RUN and stop != cuts[a + 1]:
+                break
+            members = order[start:stop]
+            span = np.concatenate([strokes[i] for i in members])
+            extent = np.ptp(span, axis=0)
+            if stop - start > 1 and extent[0] > RUN_ASPECT * max(extent[1], 1.0):
+                break  # wider than any digit: longer runs are wider still
+            if stop - start > 1 and apart(strokes, members, GAP * extent[1]):
+                continue  # a clear gap between its strokes' columns: two digits, not one
+            piece = cut_out(ink, own, cell, members, (left, top))
+            if piece is not None and not looks_like_dot(piece, canvas_side):
+                runs.append((start, stop))
+                pieces.append(piece)
+    return Grouping(runs, pieces, len(order))
+
+
+@dataclass
+class Grouping:
+    """Candidate digits: ``pieces[k]`` is the ink of the strokes ``order[runs[k][0]:runs[k][1]]``.
+
+    ``choose`` picks the partition of the strokes into digits that the network reads best.
+    """
+
+    runs: list[tuple[int, int]]
+    pieces: list[Piece]
+    strokes: int = 0
+
+    def choose(self, confidences: list[list[float]]) -> list[int]:
+        """Indices of the pieces to read, left to right: the partition of the strokes (in writing
+        order) into runs that maximises the sum of log-confidences, each digit paying DIGIT_COST
+        (so a stroke is not read alone when it reads as well with its neighbours).
+
+        ``confidences[k]`` is the network's top probability for each digit piece k reads as (one,
+        or several when the piece is a single stroke running through several digits).
+
+        A stroke that is part of no candidate (a dot, ink it does not own) is skipped at no cost.
+        """
+        n = self.strokes
+        best = np.full(n + 1, -np.inf)
+        best[0] = 0.0
+        back: list[tuple[int, int] | None] = [None] * (n + 1)
+        ending: dict[int, list[int]] = {}
+        for k, (_, stop) in enumerate(self.runs):
+            ending.setdefault(stop, []).append(k)
+        for stop in range(1, n + 1):
+            # skipping stroke stop-1 altogether (it owns no ink worth reading)
+            best[stop], back[stop] = best[stop - 1] - SKIP_COST, (stop - 1, -1)
+            for k in ending.get(stop, []):
+                start = self.runs[k][0]
+                score = best[start] + sum(float(np.log(max(c, 1e-9))) - DIGIT_COST for c in confidences[k])
+                if score > best[stop]:
+                    best[stop], back[stop] = score, (start, k)
+        chosen, at = [], n
+        while at > 0:
+            start, k = back[at]
+            if k >= 0:
+                chosen.append(k)
+            at = start
+        return sorted(chosen, key=lambda k: (self.pieces[k].box.left + self.pieces[k].box.right) / 2)
+
+
+def writing_order(strokes: list[np.ndarray], own: np.ndarray) -> list[int]:
+    """Strokes in drawing order, except that a small late stroke inside an earlier digit's columns
+    (a 5's hat or a 7's bar added after the next digit) moves next to the stroke it finishes.
+
+    Strokes that own no ink are left out.
+    """
+    alive = [i for i in range(len(strokes)) if (own == i + 1).any()]
+    if not alive:
+        return []
+    spans = {i: (float(strokes[i][:, 0].min()), float(strokes[i][:, 0].max())) for i in alive}
+    tall = {i: float(np.ptp(strokes[i][:, 1])) for i in alive}
+    tallest = max(tall.values()) or 1.0
+    order: list[int] = []
+    for i in alive:
+        extent = max(tall[i], spans[i][1] - spans[i][0])
+        host = None
+        if order and extent < LATE_STROKE * tallest:
+            shares = [shared(spans[j], spans[i]) for j in order]
+            best = int(np.argmax(shares))
+            if shares[best] >= SAME_DIGIT and best < len(order) - 1 and shares[-1] < SAME_DIGIT:
+                host = best
+        if host is None:
+            order.append(i)
+        else:
+            order.insert(host + 1, i)
+    return order
+
+
+def overlapping(a: np.ndarray, b: np.ndarray) -> bool:
+    """Does either stroke's middle column lie within the other's columns?"""
+    (a0, a1), (b0, b1) = (float(a[:, 0].min()), float(a[:, 0].max())), (float(b[:, 0].min()), float(b[:, 0].max()))
+    return a0 <= (b0 + b1) / 2 <= a1 or b0 <= (a0 + a1) / 2 <= b1
+
+
+def apart(strokes: list[np.ndarray], members: list[int], gap: float) -> bool:
+    """Do the strokes' column spans fall into two clusters more than ``gap`` apart?"""
+    spans = sorted((float(strokes[i][:, 0].min()), float(strokes[i][:, 0].max())) for i in members)
+    reach = spans[0][1]
+    for left, right in spans[1:]:
+        if left - reach > gap:
+            return True
+        reach = max(reach, right)
+    return False
+
+
+def estimate_pen(ink: np.ndarray, strokes: list[np.ndarray]) -> float:
+    """The pen's width in pixels: ink area over stroke length (a round pen paints length x width)."""
+    length = sum(float(np.linalg.norm(np.diff(s, axis=0), axis=1).sum()) for s in strokes)
+    return float(np.clip(ink.sum() / max(length, 1.0), 1.0, max(ink.shape) / 4))
+
+
+def shared(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """The share of the narrower of two column spans that the other covers too."""
+    overlap = min(a[1], b[1]) - max(a[0], b[0])
+    return max(0.0, overlap) / max(1.0, min(a[1] - a[0], b[1] - b[0]))
+
+
+def cut_out(ink: np.ndarray, own: np.ndarray, cell: int, members: list[int], offset=(0, 0)) -> Piece | None:
+    """The ink owned by strokes ``members`` (indices), cropped to its box (moved by ``offset``:
+    where ``ink`` sits on the canvas)."""
+    mine = np.isin(own, np.asarray(members) + 1)
+    rows, cols = np.flatnonzero(mine.any(axis=1)), np.flatnonzero(mine.any(axis=0))
+    if rows.size == 0:
+        return None
+    # One cell of margin, and unowned cells kept: the faint anti-aliased edge of a stroke lies
+    # outside the cells that count as ink.
+    r0, r1 = max(0, int(rows[0] - 1) * cell), min(ink.shape[0], (int(rows[-1]) + 2) * cell)
+    c0, c1 = max(0, int(cols[0] - 1) * cell), min(ink.shape[1], (int(cols[-1]) + 2) * cell)
+    owner = own[np.arange(r0, r1)[:, None] // cell, np.arange(c0, c1)[None, :] // cell]
+    region = ink[r0:r1, c0:c1] * (np.isin(owner, np.asarray(members) + 1) | (owner == 0))
+    rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
+    if rows.size == 0:
+        return None
+    x, y = offset
+    box = Box(x + c0 + int(cols[0]), y + r0 + int(rows[0]), x + c0 + int(cols[-1]) + 1, y + r0 + int(rows[-1]) + 1)
+    crop = np.ascontiguousarray(region[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    return Piece(box, crop, candidate_splits(box, crop))

@@ -1,0 +1,49 @@
+"""site/digits/winograd.py: Winograd F(m x m, 3x3) against a plain 3x3 convolution, and its tile choice."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_cnn import conv2d_loops, valid_net_file
+
+from digits import cnn, winograd
+
+
+@settings(max_examples=40, deadline=None)
+@given(h=st.integers(3, 11), w=st.integers(3, 11), c=st.integers(1, 4), k=st.integers(1, 4), seed=st.integers(0, 2**16),
+       m=st.sampled_from(winograd.TILES))
+def test_winograd_3x3_matches_loops(h, w, c, k, seed, m):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, h, w, c)).astype(np.float32)
+    weight = rng.standard_normal((3, 3, c, k)).astype(np.float32)
+    bias = rng.standard_normal(k).astype(np.float32)
+    got = winograd.conv3x3(x, winograd.transform_weights(weight, m), bias, m)
+    np.testing.assert_allclose(got, conv2d_loops(x, weight, bias, "valid"), rtol=1e-4, atol=1e-4)
+
+
+@settings(max_examples=20, deadline=None)
+@given(m=st.sampled_from(winograd.TILES), p=st.integers(1, 50), seed=st.integers(0, 2**16))
+def test_winograd_transforms_with_and_without_blas_agree(m, p, seed):
+    """The page (no BLAS) and CPython take different routes to the same B^T d B."""
+    mat = np.array(winograd.MATRICES[m]["BT"], np.float32)
+    d = np.random.default_rng(seed).standard_normal((m + 2, m + 2, p)).astype(np.float32)
+    expected = np.einsum("ra,abp,sb->rsp", mat.astype(np.float64), d.astype(np.float64), mat.astype(np.float64))
+    np.testing.assert_allclose(winograd.both_axes_separable(mat, d), expected, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(winograd.both_axes_kron(mat, d), expected, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize(("out", "tile"), [((24, 24), 4), ((10, 10), 5), ((8, 8), 4), ((6, 6), 2), ((7, 9), 2), ((20, 15), 5)])
+def test_the_tile_is_the_largest_that_divides_the_output(out, tile):
+    assert winograd.tile_for(*out) == tile
+
+
+def test_the_tile_chosen_at_load_is_the_one_the_layer_runs(tmp_path):
+    """The layer records its tile once; a convolution run with that tile equals the layer's output."""
+    valid_net_file(tmp_path / "valid.npz")
+    fast = cnn.load(tmp_path / "valid.npz", winograd=True)
+    conv = fast.layers[3]
+    assert conv.type == "conv2d" and conv.winograd_tile == 5 and conv.shape == (10, 10, 8)
+    x = np.random.default_rng(5).random((2, 12, 12, 8)).astype(np.float32)
+    u = winograd.transform_weights(conv.weight, conv.winograd_tile)
+    np.testing.assert_array_equal(conv(x), winograd.conv3x3(x, u, conv.bias, conv.winograd_tile))
+    assert cnn.load(tmp_path / "valid.npz", winograd=False).layers[3].winograd_tile is None
