@@ -13,7 +13,6 @@ page, and every decision about digits lives in ``digits/``.
 
 from __future__ import annotations
 
-import inspect
 import json
 import time
 
@@ -31,8 +30,6 @@ net: cnn.Net | None = None
 last: digits.Reading | None = None  # the latest reading, for layers()
 last_ink: np.ndarray | None = None  # ... the ink it was read from, and its strokes, for profile()
 last_strokes: list[np.ndarray] = []
-# `digits.read(ink, net, strokes=...)`: strokes are passed where the recognizer takes them.
-READS_STROKES = "strokes" in inspect.signature(digits.read).parameters
 
 
 def start(words_json: str, weights, status: int, reason: str, offline: bool) -> dict:
@@ -77,7 +74,7 @@ def read(version: int, ink, width: int, height: int, points, lengths) -> dict:
     strokes = strokes_of(points, lengths)
     last_ink, last_strokes = image, strokes
     t1 = time.perf_counter()
-    last = digits.read(image, net, strokes=strokes) if READS_STROKES else digits.read(image, net)
+    last = digits.read(image, net, strokes=strokes)
     t2 = time.perf_counter()
     found = [{"label": d.label, "probabilities": d.probabilities, "unsure": d.unsure, "runner_up": d.runner_up,
               "doubt": d.doubt, "reason": getattr(d, "reason", ""), "box": [int(v) for v in d.box], "preview": pictures.grey(d.image).reshape(-1)}
@@ -96,7 +93,7 @@ def warm_up() -> float:
     image = (np.abs(np.hypot(rows - 150, cols - 200) - 70) < 9).astype(np.float32)
     angles = np.linspace(0, 2 * np.pi, 40, dtype=np.float32)
     strokes = [np.stack([200 + 70 * np.cos(angles), 150 + 70 * np.sin(angles)], 1)]
-    reading = digits.read(image, net, strokes=strokes) if READS_STROKES else digits.read(image, net)
+    reading = digits.read(image, net, strokes=strokes)
     for d in reading.digits:
         pictures.grey(d.image)
     return (time.perf_counter() - start) * 1e3
@@ -128,5 +125,4 @@ def profile() -> dict:
     points = np.concatenate(last_strokes) if last_strokes else np.zeros((0, 2), np.float32)
     return {"pieces": len(pieces), "segment": (t1 - t0) * 1e3, "to_mnist": (t2 - t1) * 1e3, "net": (t3 - t2) * 1e3,
             "ink_shape": list(last_ink.shape), "strokes": len(last_strokes), "points": len(points),
-            "points_box": [float(v) for v in (*points.min(0), *points.max(0))] if len(points) else [],
-            "reads_strokes": READS_STROKES}
+            "points_box": [float(v) for v in (*points.min(0), *points.max(0))] if len(points) else []}
