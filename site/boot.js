@@ -89,6 +89,7 @@
       lastFile = data.file;
       progressed();
     } else if (data.type === "stage") {
+      performance.mark(`digits:${data.key}`); // the worker's steps on the page's timeline (bench/browser.py)
       done.add(data.key);
       progressed();
     } else if (data.type === "failed") {
