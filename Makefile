@@ -45,14 +45,15 @@ train: $(VENV)/.installed  ## retrain the network (about 20 min on 2 cores) and 
 export: $(VENV)/.installed  ## re-export site/model/ from runs/latest without retraining
 	$(PY) -m export --run runs/latest
 
-bench: $(VENV)/.installed runtime browser  ## run every benchmark (~10 min), then regenerate the README's tables
+bench: $(VENV)/.installed runtime browser  ## run every benchmark (~10 min) into bench/results/, then rewrite the README's tables (docs.render)
 	$(PY) -m bench.cpython
 	$(PY) -m bench.reading
 	$(PY) -m bench.browser
-	$(PY) -m bench.readme
+	$(PY) -m docs.render
 
-model-card: $(VENV)/.installed  ## regenerate docs/model-card.md and its pictures from site/model/
+model-card: $(VENV)/.installed  ## measure site/model/ (bench/results/model_card.json, docs/img/), then write docs/model-card.md
 	$(PY) -m bench.model_card
+	$(PY) -m docs.render
 
 runtime: site/vendor/.complete  ## Pyodide + PyScript + wheels into site/vendor/, checked against pyodide-lock.json
 

@@ -20,11 +20,15 @@ import email.utils
 import errno
 import ipaddress
 import mimetypes
+import re
+import select
 import signal
 import socket
+import subprocess
 import sys
 import time
 import urllib.parse
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -392,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         display_root = root
     try:
         signal.signal(signal.SIGTERM, stop)
+        # The line start() below waits for (URL_LINE): the address, once the socket listens.
         print(f"Serving {display_root}/ at http://{shown_host}:{port}/  (Ctrl-C to stop)", flush=True)
         server.serve_forever(poll_interval=0.25)
     except KeyboardInterrupt:
@@ -402,6 +407,62 @@ def main(argv: list[str] | None = None) -> int:
         server.server_close()
     print("\nstopped", flush=True)
     return 0
+
+
+# ---------------------------------------------------------- serve.py as a child process
+# How the tests (tests/conftest.py) and bench/browser.py run it: exactly as a person would, a
+# subprocess on a free port, its address read from the line main() prints once it listens.
+
+URL_LINE = re.compile(r"http://(\S+):(\d+)/")
+
+
+@dataclass
+class RunningServer:
+    url: str  # base URL, no trailing slash, e.g. "http://127.0.0.1:41234"
+    host: str
+    port: int
+    process: subprocess.Popen
+    log: Path  # serve.py's stderr: warnings and one line per request
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 10) -> int:
+        """Stop as Ctrl-C would (or by ``sig``); returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+        if self.process.stdout:
+            self.process.stdout.close()
+        return self.process.returncode
+
+
+def start(root: Path, log: Path, *extra: str, timeout: float = 15) -> RunningServer:
+    """Start ``python serve.py --host 127.0.0.1 --root ROOT`` (port 0 unless ``extra`` names one,
+    ``extra`` last so it can override) with its stderr in ``log``, a file that cannot fill up as a
+    pipe would; return once it prints its URL. RuntimeError with its log if it does not start."""
+    args = [sys.executable, str(Path(__file__).resolve()), "--host", "127.0.0.1", "--root", str(root)]
+    if "--port" not in extra:
+        args += ["--port", "0"]
+    args += list(extra)
+    with open(log, "w", encoding="utf-8") as err:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(args, cwd=HERE, stdout=subprocess.PIPE, stderr=err, text=True)
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if process.poll() is not None or left <= 0:
+            process.kill()
+            process.wait()
+            raise RuntimeError(f"serve.py did not start: {Path(log).read_text(errors='replace').strip()}")
+        if select.select([process.stdout], [], [], left)[0]:
+            match = URL_LINE.search(process.stdout.readline())
+            if match:
+                host, port = match.group(1), int(match.group(2))
+                return RunningServer(f"http://{host}:{port}", host, port, process, Path(log))
 
 
 if __name__ == "__main__":

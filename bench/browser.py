@@ -46,10 +46,8 @@ import json
 import os
 import platform
 import re
-import select
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -59,6 +57,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+import chromium
+import serve
 from bench import whole_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,11 +67,9 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ORT_DIST = ROOT / "node_modules" / "onnxruntime-web" / "dist"
 ORT_FILES = ["ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"]
 DEFAULT_OUT = ROOT / "bench" / "results" / "browser.json"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync",
-        # Everything not on loopback goes to a proxy that is not there: it fails at once.
-        "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=127.0.0.1"]
+# Everything not on loopback goes to a proxy that is not there: it fails at once.
+BLOCK_OUTSIDE = ("--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=127.0.0.1")
+ARGS = [*chromium.FLAGS, *BLOCK_OUTSIDE]
 BARS = {"ready_ratio": 1.3, "latency_ratio": 4.0, "latency_ratio_aim": 2.0}
 READY_TIMEOUT = 120_000  # ms
 CHUNK = 50  # digits per alternation between numpy and onnxruntime
@@ -177,22 +175,11 @@ class Server:
 
     def __init__(self, root: Path, log: Path):
         self.log = log
-        err = open(log, "w", encoding="utf-8")  # noqa: SIM115 - the child keeps it
-        self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "serve.py"), "--host", "127.0.0.1", "--port", "0", "--root", str(root)],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True)
-        err.close()
-        deadline = time.monotonic() + 20
-        while True:
-            left = deadline - time.monotonic()
-            if self.process.poll() is not None or left <= 0:
-                self.stop()
-                raise SystemExit(f"bench.browser: serve.py did not start: {log.read_text(errors='replace')}")
-            if select.select([self.process.stdout], [], [], left)[0]:
-                match = re.search(r"http://(\S+):(\d+)/", self.process.stdout.readline())
-                if match:
-                    self.url = f"http://{match.group(1)}:{match.group(2)}/"
-                    break
+        try:
+            self.running = serve.start(root, log, timeout=20)
+        except RuntimeError as e:
+            raise SystemExit(f"bench.browser: {e}") from None
+        self.url = self.running.url + "/"
         self.offset = 0
 
     def mark(self) -> None:
@@ -211,15 +198,7 @@ class Server:
         return out
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process.stdout:
-            self.process.stdout.close()
+        self.running.stop()
 
 
 # --- the browser -----------------------------------------------------------------------------------
@@ -653,8 +632,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if not (SITE / "vendor" / ".complete").is_file():
         raise SystemExit("bench.browser: the Python runtime is not built: run `make runtime`")
-    if not Path(CHROMIUM).exists():
-        raise SystemExit("bench.browser: Debian's chromium is not installed: run `make browser`")
+    if not chromium.EXECUTABLE.exists():
+        raise SystemExit(f"bench.browser: {chromium.MISSING}")
     from playwright.sync_api import sync_playwright
 
     from digits import cnn
@@ -676,7 +655,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"serving {root} at {server.url}", flush=True)
         guard = Guard()
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = chromium.launch(p, *BLOCK_OUTSIDE)
             try:
                 print("the whole path: pen lifted -> answer, this page and an onnxruntime-web page ...", flush=True)
                 t0 = time.perf_counter()

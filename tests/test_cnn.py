@@ -214,6 +214,7 @@ LOAD_PROBLEMS = {
     "no weight named": (lambda layers, arrays: layers[7].pop("weight"), r"layer 7 \(dense\): names no weight array"),
     "integer weights": (lambda layers, arrays: arrays.update({"c1.weight": np.zeros((5, 5, 1, 8), np.int32)}), r"holds int32, not floats"),
     "misspelt option": (lambda layers, arrays: layers[3].update(paddding="same"), r"layer 3 \(conv2d\): unknown field 'paddding'"),
+    "relu option": (lambda layers, arrays: layers[1].update(alpha=0.1), r"layer 1 \(relu\): unknown field 'alpha' \(it has no fields\)"),
     "bad padding": (lambda layers, arrays: layers[3].update(padding="full"), r"padding 'full' is neither 'valid' nor 'same'"),
     "bad pool size": (lambda layers, arrays: layers[2].update(size="2"), r"layer 2 \(max_pool\): size '2' must be a whole number"),
     "not an object": (lambda layers, arrays: layers.insert(2, "relu"), r"layer 2: an entry must be an object with a \"type\""),
@@ -260,7 +261,7 @@ def test_an_npy_file_or_object_arrays_are_refused_clearly(tmp_path):
     layers, arrays = small_net_file(tmp_path / "net.npz")
     np.savez(tmp_path / "objects.npz", format=np.array(cnn.FORMAT), version=np.array(1),
              layers=np.array([json.dumps(layers)], dtype=object), **arrays)
-    with pytest.raises(cnn.WeightsError, match="damaged .*Python objects, which are never loaded") as e:
+    with pytest.raises(cnn.WeightsError, match="corrupt .*Python objects, which are never loaded") as e:
         cnn.load(tmp_path / "objects.npz")
     assert "allow_pickle" not in str(e.value)
 

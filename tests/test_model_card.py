@@ -1,4 +1,4 @@
-"""bench/model_card.py: the card is measured, its pictures exist, and a wrong card.json stops it."""
+"""bench/model_card.py measures the card and draws its pictures, docs/render.py writes it; a wrong card.json stops it."""
 
 import json
 import re
@@ -10,6 +10,7 @@ import pytest
 
 from bench import model_card
 from digits import cnn
+from docs import render
 from training import data
 
 MODEL = Path(__file__).resolve().parent.parent / "site" / "model"
@@ -19,9 +20,12 @@ PICTURES = {"confusion.png", "errors.png", "calibration.png", "training.png"}
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     out = tmp_path_factory.mktemp("card")
-    code = model_card.main(["--out", str(out / "docs"), "--json", str(out / "model_card.json")])
+    code = model_card.main(["--img", str(out / "docs" / "img"), "--json", str(out / "model_card.json")])
     assert code == 0
-    return out / "docs", json.loads((out / "model_card.json").read_text())
+    figures = json.loads((out / "model_card.json").read_text())
+    card = json.loads((MODEL / "card.json").read_text())
+    (out / "docs" / "model-card.md").write_text(render.model_card(figures, card, card_dir=out / "docs"))
+    return out / "docs", figures
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +56,7 @@ def test_help_names_the_options(capsys):
         model_card.main(["--help"])
     assert exit_.value.code == 0
     text = capsys.readouterr().out
-    assert "--out" in text and "--model-dir" in text and "--json" in text
+    assert "--img" in text and "--model-dir" in text and "--json" in text
 
 
 def test_markdown_references_existing_small_pngs(generated):
@@ -99,8 +103,8 @@ def test_a_card_json_that_disagrees_with_the_measurement_stops_it(model_copy, tm
     monkeypatch.setattr(model_card, "measure", lambda net, mnist: measured)
     errors = int((predicted != y).sum())
     edit_card(model_copy, test_accuracy=1 - (errors + 7) / len(y), test_errors=errors + 7)
-    out = tmp_path / "docs"
-    code = model_card.main(["--out", str(out), "--model-dir", str(model_copy), "--json", str(tmp_path / "m.json")])
+    out = tmp_path / "img"
+    code = model_card.main(["--img", str(out), "--model-dir", str(model_copy), "--json", str(tmp_path / "m.json")])
     message = capsys.readouterr().err
     assert code != 0
     assert "card.json" in message and "test_errors" in message
@@ -113,5 +117,23 @@ def test_a_card_json_describing_other_files_stops_it_before_measuring(model_copy
     card["files"]["digits.npz"]["sha256"] = "0" * 64
     edit_card(model_copy, files=card["files"], parameters=card["parameters"] + 1)
     with pytest.raises(model_card.CardMismatch, match=r"digits\.npz: card\.json sha256 0+ is not the file's") as e:
-        model_card.generate(tmp_path / "docs", model_copy, tmp_path / "m.json")
+        model_card.generate(tmp_path / "img", model_copy, tmp_path / "m.json")
     assert "parameters: card.json says" in str(e.value)
+
+
+def test_the_architecture_is_the_weight_files_own_layer_list(generated):
+    docs, figures = generated
+    net = cnn.load(MODEL / "digits.npz")
+    assert [layer["type"] for layer in figures["layers"]] == [layer.type for layer in net.layers]
+    convs = [layer.weight.shape for layer in net.layers if layer.type == "conv2d"]
+    said = re.search(r"Architecture \([^)]*\): (.*?), batch norm", (docs / "model-card.md").read_text()).group(1)
+    assert said.startswith(f"conv {convs[0][0]}×{convs[0][1]}/{convs[0][3]} →") and said.endswith(" + softmax")
+    assert said.count("conv ") == len(convs) and said.count("dense ") == sum(t.type == "dense" for t in net.layers)
+
+
+def test_the_measurement_is_the_committed_one(generated):
+    """bench/results/model_card.json (what docs/model-card.md is rendered from) is what the bench measures now,
+    apart from where the pictures went."""
+    _, figures = generated
+    committed = json.loads((MODEL.parent.parent / "bench" / "results" / "model_card.json").read_text())
+    assert {**figures, "pictures": None} == {**committed, "pictures": None}, "rerun `make model-card`"

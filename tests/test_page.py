@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 import numpy as np
 import pytest
 
+import chromium
 from bench.pen import one_piece, strokes_of
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -27,9 +28,6 @@ playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 VIEWPORT = {"width": 1280, "height": 860}
 SCREENSHOT = REPO / "docs" / "screenshot.png"
 READY_TIMEOUT = 90_000  # ms; Pyodide starts in a few seconds, but CI machines can be busy
@@ -37,8 +35,8 @@ STATUS = "document.documentElement.dataset.status"
 
 if not (REPO / "site" / "vendor" / ".complete").is_file():
     pytest.skip("the Python runtime is not built: run `make runtime`", allow_module_level=True)
-if not Path(CHROMIUM).exists():
-    pytest.skip("Debian's chromium is not installed: run `make browser`", allow_module_level=True)
+if not chromium.EXECUTABLE.exists():
+    pytest.skip(chromium.MISSING, allow_module_level=True)
 
 
 # --- the page ------------------------------------------------------------------------------------
@@ -117,7 +115,7 @@ class Pad:
 @pytest.fixture(scope="module")
 def browser():
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = chromium.launch(p)
         yield browser
         browser.close()
 

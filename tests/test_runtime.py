@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, SITE
 
-from export import runtime
+from export import runtime, sha256_file
 from export.runtime import WHEELS, BuildError
 
 VENDOR = SITE / "vendor"
@@ -56,7 +56,7 @@ def test_built_wheels_match_the_lock(built):
     runtime.check_wheels(PYODIDE, LOCK)  # raises on any mismatch
     digests = runtime.lock_digests(LOCK)
     for name in WHEELS:
-        assert runtime.sha256_file(PYODIDE / name) == digests[name]
+        assert sha256_file(PYODIDE / name) == digests[name]
 
 
 def test_built_folder_is_what_the_page_loads(built):

@@ -35,6 +35,7 @@ FORMAT, VERSION = "digits-strokes", 1
 DRAW_VERSION = 1  # bump when pen_images or nondigit_images draw differently: the cache is keyed by it
 PEN_TO_HEIGHT = (0.05, 0.25)  # the page's pen over a digit's height: a big lone digit .. a small one in a number
 CHUNK = 1000
+PAIR_ASPECT = 1.2  # a touching pair narrower than this (width / height) may pass for one digit: not taught
 
 
 def digest(data: bytes) -> str:
@@ -66,7 +67,7 @@ def pack(digits: list[list[np.ndarray]]) -> dict[str, np.ndarray]:
 def unpack(arrays) -> list[list[np.ndarray]]:
     points, stroke_ends, digit_ends = arrays["points"], arrays["stroke_ends"], arrays["digit_ends"]
     strokes = np.split(points, stroke_ends[:-1]) if len(stroke_ends) else []
-    starts = np.concatenate([[0], digit_ends[:-1]])
+    starts = np.concatenate([[0], digit_ends])[:-1]  # no digits: no starts
     return [strokes[a:b] for a, b in zip(starts, digit_ends, strict=True)]
 
 
@@ -133,6 +134,7 @@ def _cached(key: dict, name: str, make, cache: Path) -> np.ndarray:
         except (OSError, ValueError):
             print(f"{path}: corrupt, drawing again", flush=True)
     array = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npy")
     np.save(tmp, array)
     tmp.replace(path)
@@ -165,7 +167,7 @@ def draw_pair(first: list[np.ndarray], second: list[np.ndarray], rng: np.random.
     left = a_right + pen * rng.uniform(-1.5, 1.0) - 0.1 * b_width * rng.uniform()
     b = [s + np.array([max(left, pen + 2), 0], np.float32) for s in b]
     points = np.concatenate(a + b)
-    if np.ptp(points[:, 0]) < 1.0 * np.ptp(points[:, 1]):
+    if np.ptp(points[:, 0]) < PAIR_ASPECT * np.ptp(points[:, 1]):
         return None  # as compact as one digit (a 1 against a 7): it may well read as one
     shape = (int(points[:, 1].max() + pen + 3), int(points[:, 0].max() + pen + 3))
     return to_mnist(pen_strokes.paint(a + b, shape, pen))
@@ -188,7 +190,7 @@ def _pair_chunk(job) -> np.ndarray:
 
 def pair_images(digits: list[list[np.ndarray]], count: int, seed: int, name: str, cache: Path = DEFAULT_CACHE):
     """``count`` pairs of touching training digits read as one piece -> (count, 28, 28) uint8, cached."""
-    key = {"what": "pairs", "name": name, "n": count, "seed": seed, "v": DRAW_VERSION,
+    key = {"what": "pairs", "name": name, "n": count, "seed": seed, "v": DRAW_VERSION, "aspect": PAIR_ASPECT,
            "strokes": digest(pack(digits)["points"].tobytes())}
 
     def make():

@@ -220,7 +220,7 @@ def jitter(strokes: list[np.ndarray], rng: np.random.Generator, amount: float = 
     out = []
     for s in strokes:
         wobble = np.cumsum(rng.normal(0, 0.004 * size * amount, s.shape), axis=0)
-        wobble -= np.linspace(0, 1, len(s))[:, None] * wobble[-1]  # ends stay put: joins still meet
+        wobble -= wobble[0] + np.linspace(0, 1, len(s))[:, None] * (wobble[-1] - wobble[0])  # ends stay put: joins still meet
         out.append(((s - centre) @ m.T + centre + wobble).astype(np.float32))
     return out
 

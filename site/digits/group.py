@@ -32,20 +32,22 @@ import numpy as np
 from .preprocess import FLOOR, as_ink, bounding_box, clean
 from .segment import GRID, LEVEL, Box, Piece, candidate_splits, coarse_mask, looks_like_dot
 
-MAX_STROKES = 400  # more than this is not a number (confetti): the pixels are read instead
+MAX_STROKES = 60  # more than this is not a number (hatching, confetti): the pixels are read instead
 MAX_POINTS = 20_000  # points kept over all strokes (a long scribble is thinned evenly)
 EXPLAINED = 0.9  # strokes must lie near this share of the ink, or they are not this ink's strokes
 MAX_RUN = 6  # a digit is at most this many strokes in a row (a traced 8 can take five)
+SPECK = 0.2  # a stroke smaller than this (of the largest stroke) never stands alone as a digit
+SPLIT_HEIGHT = 0.6  # only a run this tall (of the tallest stroke) may be several digits written in one stroke
 RUN_ASPECT = 1.6  # a run of strokes wider than this (width / height) is not one digit
 GAP = 0.1  # strokes whose columns are this far apart (of the run's height) are not one digit
 DIGIT_COST = 0.05  # each digit read costs this much log-confidence: merge unless splitting reads clearly better
-SKIP_COST = 3.0  # a stroke left out of every digit (it owns no ink worth reading) costs this
+SKIP_COST = 1e3  # leaving a stroke out of every digit: only for strokes no candidate covers (a dot)
 SAME_DIGIT = 0.8  # a late stroke sharing this share of an earlier stroke's columns finishes that digit
 LATE_STROKE = 0.6  # ... if it is smaller than this (of the tallest stroke): a hat, a bar, a tick
 
 
 def clean_strokes(strokes, shape: tuple[int, int]) -> list[np.ndarray]:
-    """Whatever the caller sent -> (n, 2) float arrays of finite points inside the ink.
+    """Whatever the caller sent -> (n, 2) float arrays of finite points on the ink's canvas.
 
     Raises ValueError for something that is not a list of point lists.
     """
@@ -57,9 +59,12 @@ def clean_strokes(strokes, shape: tuple[int, int]) -> list[np.ndarray]:
             continue
         if points.ndim != 2 or points.shape[1] != 2:
             raise ValueError(f"each stroke must be an (n, 2) array of (x, y) points, got shape {points.shape}")
-        points = points[np.isfinite(points).all(axis=1)]
+        # Points off the canvas (a pen dragged past its edge, a wild value) painted nothing: dropped,
+        # not clipped onto the edge, where they would stretch the stroke's columns over other digits.
+        inside = np.isfinite(points).all(axis=1) & (points >= 0).all(axis=1) & (points < (w, h)).all(axis=1)
+        points = points[inside]
         if len(points):
-            out.append(np.clip(points, 0, [w - 1e-3, h - 1e-3]))
+            out.append(points)
     total = sum(len(s) for s in out)
     if total > MAX_POINTS:  # keep every k-th point (and each stroke's last): the shape, not the detail
         k = -(-total // MAX_POINTS)
@@ -108,7 +113,8 @@ def grow(labels: np.ndarray, mask: np.ndarray, steps: int) -> np.ndarray:
 
 def group(ink, strokes) -> Grouping | None:
     """(H, W) ink and its strokes -> the candidate digits (runs of strokes) to be weighed by the
-    network; None if the strokes do not explain the ink (the caller then reads the pixels)."""
+    network; None if the strokes do not explain the ink or no run of them is digit-shaped (the
+    caller then reads the pixels)."""
     ink = clean(as_ink(ink))
     box = bounding_box(ink)
     if box is None:
@@ -140,8 +146,12 @@ def group(ink, strokes) -> Grouping | None:
     order = writing_order(strokes, own)
     # Where a digit may end: between consecutive strokes that sit side by side. Strokes of one
     # digit (a 4's two strokes, a 7 and its bar) have each one's middle within the other's columns.
-    cuts = [0] + [k for k in range(1, len(order)) if not overlapping(strokes[order[k - 1]], strokes[order[k]])]
+    size = [float(np.ptp(strokes[i], axis=0).max()) for i in order]
+    tiny = [x < SPECK * max(size) for x in size]  # a tick, a dot, a stray touch: part of a neighbour, never a digit
+    cuts = [0] + [k for k in range(1, len(order))
+                  if not (overlapping(strokes[order[k - 1]], strokes[order[k]]) or tiny[k] or (tiny[k - 1] and k == 1))]
     cuts.append(len(order))
+    tallest = max(float(np.ptp(strokes[i][:, 1])) for i in order)
     runs, pieces = [], []
     for a, start in enumerate(cuts[:-1]):
         for stop in cuts[a + 1 :]:
@@ -151,13 +161,15 @@ def group(ink, strokes) -> Grouping | None:
             span = np.concatenate([strokes[i] for i in members])
             extent = np.ptp(span, axis=0)
             if stop - start > 1 and extent[0] > RUN_ASPECT * max(extent[1], 1.0):
-                break  # wider than any digit: longer runs are wider still
+                continue  # wider than any digit (a longer run may be taller: a 9 whose loop comes first)
             if stop - start > 1 and apart(strokes, members, GAP * extent[1]):
                 continue  # a clear gap between its strokes' columns: two digits, not one
-            piece = cut_out(ink, own, cell, members, (left, top))
+            piece = cut_out(ink, own, cell, members, (left, top), splittable=extent[1] >= SPLIT_HEIGHT * tallest)
             if piece is not None and not looks_like_dot(piece, canvas_side):
                 runs.append((start, stop))
                 pieces.append(piece)
+    if not runs:
+        return None  # no run of strokes is digit-shaped (a 5 with a long hat): read the pixels, lose nothing
     return Grouping(runs, pieces, len(order))
 
 
@@ -180,7 +192,8 @@ class Grouping:
         ``confidences[k]`` is the network's top probability for each digit piece k reads as (one,
         or several when the piece is a single stroke running through several digits).
 
-        A stroke that is part of no candidate (a dot, ink it does not own) is skipped at no cost.
+        A stroke that is part of no candidate (a dot, a stroke hidden under others) is skipped, at
+        SKIP_COST: so high that a stroke some candidate covers is always read.
         """
         n = self.strokes
         best = np.full(n + 1, -np.inf)
@@ -190,7 +203,7 @@ class Grouping:
         for k, (_, stop) in enumerate(self.runs):
             ending.setdefault(stop, []).append(k)
         for stop in range(1, n + 1):
-            # skipping stroke stop-1 altogether (it owns no ink worth reading)
+            # skipping stroke stop-1 altogether: only where no candidate covers it
             best[stop], back[stop] = best[stop - 1] - SKIP_COST, (stop - 1, -1)
             for k in ending.get(stop, []):
                 start = self.runs[k][0]
@@ -263,9 +276,11 @@ def shared(a: tuple[float, float], b: tuple[float, float]) -> float:
     return max(0.0, overlap) / max(1.0, min(a[1] - a[0], b[1] - b[0]))
 
 
-def cut_out(ink: np.ndarray, own: np.ndarray, cell: int, members: list[int], offset=(0, 0)) -> Piece | None:
+def cut_out(ink: np.ndarray, own: np.ndarray, cell: int, members: list[int], offset=(0, 0),
+            splittable: bool = True) -> Piece | None:
     """The ink owned by strokes ``members`` (indices), cropped to its box (moved by ``offset``:
-    where ``ink`` sits on the canvas)."""
+    where ``ink`` sits on the canvas). ``splittable``: offer readings as several touching digits
+    if it is wide (a number written in one stroke), not for a short run (a 5's hat alone)."""
     mine = np.isin(own, np.asarray(members) + 1)
     rows, cols = np.flatnonzero(mine.any(axis=1)), np.flatnonzero(mine.any(axis=0))
     if rows.size == 0:
@@ -282,4 +297,4 @@ def cut_out(ink: np.ndarray, own: np.ndarray, cell: int, members: list[int], off
     x, y = offset
     box = Box(x + c0 + int(cols[0]), y + r0 + int(rows[0]), x + c0 + int(cols[-1]) + 1, y + r0 + int(rows[-1]) + 1)
     crop = np.ascontiguousarray(region[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
-    return Piece(box, crop, candidate_splits(box, crop))
+    return Piece(box, crop, candidate_splits(box, crop) if splittable else [])

@@ -239,24 +239,50 @@ def cut_out(ink: np.ndarray, mask: np.ndarray, labels: np.ndarray, cell: int, me
 
 
 def candidate_splits(box: Box, crop: np.ndarray) -> list[list[Piece]]:
-    """For a piece much wider than tall: a split into k digits at the emptiest columns.
+    """For a piece much wider than tall: ways to read it as k touching digits.
 
-    k is the number of typical-width digits that fit; each cut is sought within a band around
-    its even spacing. Returns [] for pieces that are not wide.
+    k is the number of typical-width digits that fit (and one fewer and one more); each cut is
+    sought at the emptiest column within a band around its even spacing. For two digits, the
+    next-emptiest columns near the middle are tried as well: where two digits touch, the
+    thinnest column is not always between them. Returns [] for pieces that are not wide.
     """
     if box.width < SPLIT_ASPECT * box.height:
         return []
-    k = min(MAX_SPLIT, max(2, round(box.width / (DIGIT_ASPECT * box.height))))
     profile = crop.sum(axis=0)
-    spacing = box.width / k
+    guess = round(box.width / (DIGIT_ASPECT * box.height))
+    splits, seen = [], set()
+    for k in sorted({min(MAX_SPLIT, max(2, guess + d)) for d in (0, -1, 1)}, key=lambda k: abs(k - guess)):
+        for cuts in cut_sets(profile, k):
+            if tuple(cuts) not in seen:
+                seen.add(tuple(cuts))
+                parts = split_at(box, crop, cuts)
+                if parts:
+                    splits.append(parts)
+    return splits
+
+
+def cut_sets(profile: np.ndarray, k: int) -> list[list[int]]:
+    """Column cuts (including 0 and the width) that split a profile into k parts."""
+    width = len(profile)
+    spacing = width / k
     cuts = [0]
     for i in range(1, k):
         lo = max(cuts[-1] + 1, int(i * spacing - spacing / 3))
-        hi = min(box.width - 1, int(i * spacing + spacing / 3) + 1)
+        hi = min(width - 1, int(i * spacing + spacing / 3) + 1)
         if hi <= lo:
             return []
         cuts.append(lo + int(np.argmin(profile[lo:hi])))
-    cuts.append(box.width)
+    sets = [cuts + [width]]
+    if k == 2:  # the two next-emptiest local minima in the middle half
+        lo, hi = width // 4, 3 * width // 4
+        middle = profile[lo:hi]
+        minima = [i for i in range(1, len(middle) - 1) if middle[i] <= middle[i - 1] and middle[i] <= middle[i + 1]]
+        for i in sorted(minima, key=lambda i: middle[i])[:3]:
+            sets.append([0, lo + i, width])
+    return sets
+
+
+def split_at(box: Box, crop: np.ndarray, cuts: list[int]) -> list[Piece]:
     parts = []
     for start, stop in zip(cuts[:-1], cuts[1:], strict=True):
         part = crop[:, start:stop]
@@ -266,7 +292,7 @@ def candidate_splits(box: Box, crop: np.ndarray) -> list[list[Piece]]:
         sub = Box(box.left + start + int(cols[0]), box.top + int(rows[0]),
                   box.left + start + int(cols[-1]) + 1, box.top + int(rows[-1]) + 1)
         parts.append(Piece(sub, part[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]))
-    return [parts]
+    return parts
 
 
 def looks_like_dot(piece: Piece, canvas_side: int) -> bool:

@@ -61,8 +61,9 @@ def transform_weights(w: np.ndarray, m: int) -> np.ndarray:
 def both_axes_separable(mat: np.ndarray, d: np.ndarray) -> np.ndarray:
     """mat (r, a) applied along the first two axes of d (a, a, P) -> (r, r, P): mat d mat^T.
 
-    One axis at a time, by einsum: without BLAS, a contraction this short (4 or 6) runs about
-    1.6x slower through numpy's own matmul, which pays per output element.
+    One axis at a time, by einsum: without BLAS, a contraction this short (4 or 6) runs slower
+    through numpy's own matmul, which pays per output element (bench/browser.py's per-layer
+    profile times both).
     """
     t = np.einsum("ra,abp->rbp", mat, d)
     return np.einsum("sb,rbp->rsp", mat, t)
