@@ -59,7 +59,7 @@ import numpy as np
 
 import chromium
 import serve
-from bench import whole_path
+from bench import lighthouse, whole_path
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "site"
@@ -625,6 +625,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=20, help="readings drawn with the mouse for the whole path (default 20)")
     parser.add_argument("--firsts", type=int, default=3, help="fresh visits for the first reading after ready (default 3)")
     parser.add_argument("--only-path", action="store_true", help="measure the whole path only (bench.whole_path), print it, write nothing")
+    parser.add_argument("--no-lighthouse", dest="lighthouse", action="store_false",
+                        help=f"skip Lighthouse ({lighthouse.PACKAGE} through npm exec) on the page")
     parser.add_argument("--keep-root", action="store_true", help="keep the assembled temporary root (printed)")
     args = parser.parse_args(argv)
     if args.digits < 1 or args.loads < 1:
@@ -677,6 +679,12 @@ def main(argv: list[str] | None = None) -> int:
                 phases["lab_s"] = round(time.perf_counter() - t0, 1)
                 phases["lab_steps_s"] = lab.pop("steps")
                 version = browser.version
+                if args.lighthouse:
+                    print(f"Lighthouse ({lighthouse.PACKAGE}, desktop preset) ...", flush=True)
+                    t0 = time.perf_counter()
+                    audit = lighthouse.measure(server.url + "index.html")
+                    phases["lighthouse_s"] = round(time.perf_counter() - t0, 1)
+                    print(f"  {audit}", flush=True)
             finally:
                 browser.close()
         result = summarise(loads, lab, x, y, cpython_probs, net, root)
@@ -713,6 +721,7 @@ def main(argv: list[str] | None = None) -> int:
         "profile": lab["layers"],
         "variants": lab["variants"],
         "whole_path": path,
+        "lighthouse": audit if args.lighthouse else None,
         "lab_errors": lab["errors"],
     }
     print_table(report)
