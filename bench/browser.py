@@ -13,14 +13,15 @@ counted. Prints a table and writes JSON. About 2.5 minutes here (longer on a bus
      real page (index.html, until data-status="ready") against the physical floor, a bare
      Pyodide + numpy page (bench/fixtures/bare.html: loadPyodide, loadPackage("numpy"), import
      numpy), and the same with numpy preloaded (bare.html?preload: loadPyodide({packages}), as
-     PyScript does); the three in rotating order, --loads times each; medians, real/bare (bar
+     the page does); the three in rotating order, --loads times each; medians, real/bare (bar
      <= 1.3) and the median of the per-round ratios; when each big file arrived. Time =
      performance.now() in the page when data-status turns "ready" (from navigation start).
      After each cold visit, once the service worker reports the site cached, a second visit of
      the same page (warm).
-  2. bytes of the first visit until ready (Chrome DevTools Protocol, encodedDataLength: what
-     crossed the wire, headers included, gzip where serve.py has a .gz copy) against the
-     uncompressed size of the same files; the biggest files.
+  2. bytes of the first visit until ready, as serve.py's log says it sent them (the bodies,
+     gzip where serve.py has a .gz copy; headers not counted), the page's and its Python
+     worker's requests alike (DevTools' network events of the page miss the worker's), against
+     the uncompressed size of the same files; the biggest files.
   3. one recognition, one digit at a time, p50/p95 over --digits seeded MNIST test digits
      (uint8 / 255), the same float32 bytes for both: numpy (Net.predict_proba inside Pyodide,
      timed inside Python) and onnxruntime-web (wasm, one thread, the shipped digits.onnx),
@@ -58,6 +59,7 @@ import numpy as np
 
 import chromium
 import serve
+from bench import lighthouse, whole_path
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "site"
@@ -77,10 +79,11 @@ TIMELINE = r"""() => {
     return e ? { start: e.startTime, end: e.responseEnd } : null;
   };
   const marks = Object.fromEntries(performance.getEntriesByType("mark").map((m) => [m.name, m.startTime]));
-  return { "pyscript/core.js": pick(/pyscript\/core[^/]*\.js$/), "pyodide.mjs": pick(/pyodide\.mjs$/),
-           "pyodide.asm.wasm": pick(/pyodide\.asm\.wasm$/), "python_stdlib.zip": pick(/python_stdlib\.zip$/),
-           "numpy wheel": pick(/numpy-[^/]*\.whl$/), "digits.npz": pick(/digits\.npz$/),
-           "app.py": pick(/\/app\.py$/), "digits/cnn.py": pick(/\/digits\/cnn\.py$/), marks,
+  // The page's Python worker fetches the runtime: its files are on the worker's timeline, not
+  // this one; boot.js marks each of the worker's steps here (digits:wasm, digits:net, ...).
+  return { "boot.js": pick(/\/boot\.js$/), "worker.js": pick(/\/worker\.js$/), "words.json": pick(/\/words\.json$/),
+           "pyodide.mjs": pick(/pyodide\.mjs$/), "pyodide.asm.wasm": pick(/pyodide\.asm\.wasm$/),
+           "python_stdlib.zip": pick(/python_stdlib\.zip$/), "numpy wheel": pick(/numpy-[^/]*\.whl$/), marks,
            domContentLoaded: performance.getEntriesByType("navigation")[0]?.domContentLoadedEventEnd ?? null };
 }"""
 WATCH = """(() => {
@@ -217,39 +220,6 @@ class Guard:
         context.on("request", lambda request: None if self.local(request.url) else self.outside.append(request.url))
 
 
-class Wire:
-    """Network events of one page (CDP): what each request cost on the wire."""
-
-    def __init__(self, context, page):
-        self.requests: dict[str, dict] = {}
-        self.cdp = context.new_cdp_session(page)
-        self.cdp.on("Network.requestWillBeSent", self.sent)
-        self.cdp.on("Network.responseReceived", self.received)
-        self.cdp.on("Network.loadingFinished", self.finished)
-        self.cdp.on("Network.loadingFailed", self.failed)
-        self.cdp.send("Network.enable")
-
-    def sent(self, e):
-        self.requests.setdefault(e["requestId"], {"url": e["request"]["url"], "method": e["request"]["method"]})
-
-    def received(self, e):
-        r = self.requests.setdefault(e["requestId"], {"url": e["response"]["url"]})
-        response = e["response"]
-        headers = {k.lower(): v for k, v in response.get("headers", {}).items()}
-        r.update(status=response["status"], encoding=headers.get("content-encoding"),
-                 from_service_worker=bool(response.get("fromServiceWorker")),
-                 from_cache=bool(response.get("fromDiskCache") or response.get("fromPrefetchCache")))
-
-    def finished(self, e):
-        self.requests.setdefault(e["requestId"], {"url": "?"})["wire"] = int(e["encodedDataLength"])
-
-    def failed(self, e):
-        self.requests.setdefault(e["requestId"], {"url": "?"})["failed"] = e.get("errorText", "failed")
-
-    def snapshot(self) -> list[dict]:
-        return [dict(r) for r in self.requests.values()]
-
-
 def new_context(browser, guard: Guard):
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     context.add_init_script(WATCH)
@@ -266,7 +236,7 @@ def wait_done(page, timeout: int = READY_TIMEOUT) -> dict:
     return done
 
 
-def cold_load(browser, guard, url: str, warm: bool = False, wire: bool = False, server: Server | None = None) -> dict:
+def cold_load(browser, guard, url: str, warm: bool = False, server: Server | None = None) -> dict:
     """One visit in a fresh context (nothing cached); optionally a second visit once the
     service worker has cached the site."""
     context = new_context(browser, guard)
@@ -274,13 +244,10 @@ def cold_load(browser, guard, url: str, warm: bool = False, wire: bool = False, 
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        recorder = Wire(context, page) if wire else None
         if server:
             server.mark()
         out = navigate(page, url)
         out |= {"errors": errors, "timeline": page.evaluate(TIMELINE) | {"ready": out["ready_ms"]}}
-        if recorder:
-            out["requests"] = recorder.snapshot()
         if server:
             out["server"] = server.since_mark()
             server.mark()
@@ -340,7 +307,7 @@ def measure_loads(browser, guard, server: Server, loads: int) -> dict:
         for kind in KINDS[i % 3 :] + KINDS[: i % 3]:  # each kind goes first, second, third in turn
             try:
                 if kind == "real":
-                    r = cold_load(browser, guard, urls[kind], warm=True, wire=first is None, server=server)
+                    r = cold_load(browser, guard, urls[kind], warm=True, server=server)
                     if first is None:
                         first = r
                     results["warm"].append(r["warm"]["ready_ms"])
@@ -363,27 +330,22 @@ def measure_loads(browser, guard, server: Server, loads: int) -> dict:
 
 
 def bytes_report(first: dict, root: Path) -> dict:
-    """The first visit's bytes: on the wire (CDP) and uncompressed (the files' sizes)."""
+    """The first visit's bytes until ready: as serve.py sent them (its log) and uncompressed."""
     rows = []
-    for r in first["requests"]:
-        parsed = urlparse(r["url"])
-        if parsed.hostname != "127.0.0.1":
+    for r in first.get("server", []):
+        if r["method"] != "GET":
             continue
-        path = parsed.path
-        file = root / path.lstrip("/")
+        file = root / r["path"].split("?")[0].lstrip("/")
         if file.is_dir():
             file = file / "index.html"
-        raw = file.stat().st_size if file.is_file() else None
-        rows.append({"path": path, "status": r.get("status"), "encoding": r.get("encoding"), "wire": r.get("wire"),
-                     "raw": raw})
-    done = [r for r in rows if r["wire"] is not None]
-    server = [s for s in first.get("server", []) if s["method"] == "GET"]
+        rows.append({"path": r["path"], "status": r["status"], "encoding": r["encoding"], "wire": r["bytes"],
+                     "raw": file.stat().st_size if file.is_file() else None})
     return {
         "requests": len(rows),
-        "wire_bytes": sum(r["wire"] for r in done),
-        "uncompressed_bytes": sum(r["raw"] or 0 for r in done),
-        "gzip_served": sum(r["encoding"] == "gzip" for r in done),
-        "server_body_bytes": sum(s["bytes"] for s in server),
+        "wire_bytes": sum(r["wire"] for r in rows),
+        "uncompressed_bytes": sum(r["raw"] or 0 for r in rows),
+        "gzip_served": sum(r["encoding"] == "gzip" for r in rows),
+        "source": "serve.py's log: response bodies as sent (gzip where a .gz copy exists), headers not counted",
         "files": sorted(rows, key=lambda r: -(r["raw"] or 0)),
     }
 
@@ -660,6 +622,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inks", type=int, default=40, help="canvas-like inks for the digits.read latency (default 40)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the digit and ink choice (default 0)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT.relative_to(ROOT)})")
+    parser.add_argument("--rounds", type=int, default=20, help="readings drawn with the mouse for the whole path (default 20)")
+    parser.add_argument("--firsts", type=int, default=3, help="fresh visits for the first reading after ready (default 3)")
+    parser.add_argument("--only-path", action="store_true", help="measure the whole path only (bench.whole_path), print it, write nothing")
+    parser.add_argument("--no-lighthouse", dest="lighthouse", action="store_false",
+                        help=f"skip Lighthouse ({lighthouse.PACKAGE} through npm exec) on the page")
     parser.add_argument("--keep-root", action="store_true", help="keep the assembled temporary root (printed)")
     args = parser.parse_args(argv)
     if args.digits < 1 or args.loads < 1:
@@ -692,10 +659,19 @@ def main(argv: list[str] | None = None) -> int:
         with sync_playwright() as p:
             browser = chromium.launch(p, *BLOCK_OUTSIDE)
             try:
+                print("the whole path: pen lifted -> answer, this page and an onnxruntime-web page ...", flush=True)
+                t0 = time.perf_counter()
+                path = whole_path.measure(lambda: new_context(browser, guard), wait_done,
+                                          {"real": server.url + "index.html", "peer": server.url + "bench/peer.html"},
+                                          data.x_test, data.y_test, args.rounds, args.firsts, args.seed)
+                whole_path.print_table(path)
+                if args.only_path:
+                    return 0
+                phases = {"path_s": round(time.perf_counter() - t0, 1)}
                 print("start-up (cold, alternating) ...", flush=True)
                 t0 = time.perf_counter()
                 loads = measure_loads(browser, guard, server, args.loads)
-                phases = {"loads_s": round(time.perf_counter() - t0, 1)}
+                phases["loads_s"] = round(time.perf_counter() - t0, 1)
                 t0 = time.perf_counter()
                 outside_loads = list(guard.outside)
                 print("lab: numpy in Pyodide vs onnxruntime-web ...", flush=True)
@@ -703,6 +679,12 @@ def main(argv: list[str] | None = None) -> int:
                 phases["lab_s"] = round(time.perf_counter() - t0, 1)
                 phases["lab_steps_s"] = lab.pop("steps")
                 version = browser.version
+                if args.lighthouse:
+                    print(f"Lighthouse ({lighthouse.PACKAGE}, desktop preset) ...", flush=True)
+                    t0 = time.perf_counter()
+                    audit = lighthouse.measure(server.url + "index.html")
+                    phases["lighthouse_s"] = round(time.perf_counter() - t0, 1)
+                    print(f"  {audit}", flush=True)
             finally:
                 browser.close()
         result = summarise(loads, lab, x, y, cpython_probs, net, root)
@@ -738,9 +720,12 @@ def main(argv: list[str] | None = None) -> int:
                   "every request of every context counted"},
         "profile": lab["layers"],
         "variants": lab["variants"],
+        "whole_path": path,
+        "lighthouse": audit if args.lighthouse else None,
         "lab_errors": lab["errors"],
     }
     print_table(report)
+    whole_path.print_table(path)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_name(args.out.name + ".tmp")
     tmp.write_text(json.dumps(report, indent=1) + "\n")

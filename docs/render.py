@@ -150,6 +150,8 @@ def performance(t: Template, results: dict[str, dict | None], bar: dict[str, str
              "wire_ratio": browser["transfer"]["wire_bytes"] / browser["transfer"]["uncompressed_bytes"],
              "page_winograd": " and ".join(t.fill("winograd", tile=tile) for tile in tiles)}
         rows.append(t.fill("browser_rows", browser=browser, bar=bar, d=d))
+        if (browser.get("lighthouse") or {}).get("total_blocking_ms") is not None:
+            rows.append(t.fill("lighthouse_row", lighthouse=browser["lighthouse"], bar=bar))
         notes.append(t.fill("browser_note", browser=browser, d=d))
         machine = browser["machine"]
     if cpython:

@@ -1,10 +1,13 @@
 // The drawing surface. Pointer events (mouse, touch and pen) become strokes kept as point lists,
 // so Undo can drop the last one and a resize can redraw them all. Whenever the ink changes (a
-// stroke ends, Undo, Clear) the ink goes to Python as an "ink" event on #canvas, whose detail is
-//   {version, width, height, scale, strokes, data}
-// data being the ink's coverage (0..255, one byte a pixel, row-major) rendered from the strokes
-// at `scale` ink pixels per CSS pixel, at most INK_MAX pixels on the longer side. Every decision
-// about digits is Python's (site/digits/); this file only draws and hands the ink over.
+// stroke ends, Undo, Clear) an "ink" event fires on #canvas (app.js sends it to Python), whose
+// detail is
+//   {version, width, height, scale, ink, points, lengths, inkMs}
+// ink being the ink's coverage (0..255, one byte a pixel, row-major, an ArrayBuffer) rendered
+// from the strokes at `scale` ink pixels per CSS pixel, at most INK_MAX pixels on the longer
+// side; points every stroke's (x, y) points in drawing order, in ink pixels (a Float32Array,
+// x and y interleaved), lengths each stroke's point count (a Uint32Array). Every decision about
+// digits is Python's (site/digits/); this file only draws and hands the ink over.
 
 const INK_MAX = 400; // longest side of the ink image handed to Python, in pixels
 const PEN = 0.045; // stroke width as a fraction of the canvas' shorter side: scales with the canvas
@@ -86,12 +89,19 @@ function ink() {
   const rgba = c.getImageData(0, 0, width, height).data;
   const data = new Uint8Array(width * height);
   for (let i = 0; i < data.length; i++) data[i] = rgba[4 * i + 3];
-  return { version, width, height, scale, strokes: strokes.length, data };
+  const lengths = Uint32Array.from(strokes, (points) => points.length);
+  const points = new Float32Array(2 * lengths.reduce((sum, n) => sum + n, 0));
+  let k = 0;
+  for (const stroke of strokes) for (const [x, y] of stroke) { points[k++] = x * scale; points[k++] = y * scale; }
+  return { version, width, height, scale, ink: data.buffer, points, lengths };
 }
 
 function emit() {
   pending = false;
-  canvas.dispatchEvent(new CustomEvent("ink", { detail: ink() }));
+  const started = performance.now();
+  const detail = ink();
+  detail.inkMs = performance.now() - started;
+  canvas.dispatchEvent(new CustomEvent("ink", { detail }));
 }
 
 function changed() {
@@ -101,11 +111,10 @@ function changed() {
   document.body.classList.toggle("has-ink", strokes.length > 0);
   mark([]);
   scheduleRedraw();
-  // Let the browser paint the finished stroke first, then read (Python blocks the main thread
-  // for the few milliseconds a reading takes). Changes in quick succession are read once.
+  // Python reads in a worker, so the ink goes at once; changes within one task are read once.
   if (!pending) {
     pending = true;
-    requestAnimationFrame(() => setTimeout(emit, 0));
+    queueMicrotask(emit);
   }
 }
 
@@ -154,17 +163,28 @@ canvas.addEventListener("contextmenu", (event) => event.preventDefault());
 
 // --- Clear and Undo: buttons and keys ---------------------------------------------------------
 
+// Undo or Clear that leaves nothing to undo disables its own button, and focus would fall to
+// the page's body: it moves to the canvas instead, where the next digit is drawn.
+function keepFocus(button) {
+  if (button.disabled && (document.activeElement === button || document.activeElement === document.body))
+    canvas.focus({ preventScroll: true });
+}
+
 function clear() {
   if (!strokes.length && !current) return;
+  const focused = document.activeElement;
   strokes = [];
   current = null;
   changed();
+  if (focused === undoButton || focused === clearButton) keepFocus(focused);
 }
 
 function undo() {
   if (!strokes.length) return;
+  const focused = document.activeElement;
   strokes.pop();
   changed();
+  if (focused === undoButton || focused === clearButton) keepFocus(focused);
 }
 
 clearButton.addEventListener("click", clear);
@@ -242,7 +262,7 @@ resize();
 window.pad = {
   clear,
   undo,
-  emit, // read the current ink now (app.py calls this once Python is ready)
+  emit, // read the current ink now (app.js calls this once Python is ready)
   mark,
   get version() { return version; },
   get strokes() { return strokes.length; },

@@ -2,9 +2,11 @@
 // second visit works with the network off and a reload neither downloads nor reinstalls what it
 // already has.
 //
-// What is cached: every file the page loaded. Once the page is ready it posts its resource list
-// (performance.getEntriesByType("resource")) here; so the cache holds exactly what the page needs,
-// whatever PyScript's chunk names or the runtime's files are, with no list to keep up to date.
+// What is cached: every file the page and its Python worker loaded. Once the page is ready it
+// posts both resource lists (performance.getEntriesByType("resource") of the page, and of the
+// worker, which reports its own) here; so the cache holds exactly what the page needs, whatever
+// the runtime's files are, with no list to keep up to date. The worker's requests are this
+// service worker's too (a dedicated worker belongs to its page), so offline they come from here.
 //
 // How: cache-first for every GET inside the site; the network only for what is not cached.
 //

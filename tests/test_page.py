@@ -11,6 +11,7 @@ draw on it (Pyodide takes a few seconds to start on every load).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np
 import pytest
 
 import chromium
+from bench.pen import one_piece, strokes_of
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -35,75 +37,6 @@ if not (REPO / "site" / "vendor" / ".complete").is_file():
     pytest.skip("the Python runtime is not built: run `make runtime`", allow_module_level=True)
 if not chromium.EXECUTABLE.exists():
     pytest.skip(chromium.MISSING, allow_module_level=True)
-
-
-# --- MNIST digits as pen strokes ------------------------------------------------------------------
-
-
-def thin(mask: np.ndarray) -> np.ndarray:
-    """Zhang-Suen thinning: a binary image -> its one-pixel-wide skeleton."""
-    img = np.pad(mask.astype(np.uint8), 1)
-    while True:
-        changed = False
-        for step in (0, 1):
-            c = img[1:-1, 1:-1]
-            p2, p3, p4 = img[:-2, 1:-1], img[:-2, 2:], img[1:-1, 2:]
-            p5, p6, p7 = img[2:, 2:], img[2:, 1:-1], img[2:, :-2]
-            p8, p9 = img[1:-1, :-2], img[:-2, :-2]
-            ring = [p2, p3, p4, p5, p6, p7, p8, p9, p2]
-            neighbours = sum(ring[:-1])
-            transitions = sum((a == 0) & (b == 1) for a, b in zip(ring, ring[1:], strict=False))
-            if step == 0:
-                side = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
-            else:
-                side = (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
-            kill = (c == 1) & (neighbours >= 2) & (neighbours <= 6) & (transitions == 1) & side
-            if kill.any():
-                c[kill] = 0
-                changed = True
-        if not changed:
-            return img[1:-1, 1:-1]
-
-
-def strokes_of(image: np.ndarray, level: int = 110) -> list[list[tuple[float, float]]]:
-    """An MNIST image (28x28 uint8) -> pen strokes, (row, col) points along its skeleton."""
-    skeleton = thin(image >= level)
-    left = {(int(r), int(c)) for r, c in zip(*np.nonzero(skeleton), strict=True)}
-    everything = set(left)
-
-    def around(p):
-        straight = [(p[0] + dr, p[1] + dc) for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1))]
-        diagonal = [(p[0] + dr, p[1] + dc) for dr, dc in ((-1, -1), (-1, 1), (1, -1), (1, 1))]
-        return [q for q in straight + diagonal if q in everything]
-
-    strokes = []
-    while left:
-        # Start at an end of a line if there is one (top-most first), else anywhere on a loop.
-        ends = sorted(p for p in left if len(around(p)) == 1)
-        start = ends[0] if ends else min(left)
-        path, p = [start], start
-        left.discard(start)
-        while True:
-            nxt = [q for q in around(p) if q in left]
-            if not nxt:
-                # Join the line to where it meets an already drawn one, or close a loop.
-                joins = [q for q in around(p) if q not in path[-3:]]
-                if joins and len(path) > 2:
-                    path.append(joins[0])
-                break
-            p = nxt[0]
-            path.append(p)
-            left.discard(p)
-        if len(path) >= 3 or len(everything) < 6:
-            strokes.append(path)
-    # Smooth the pixel staircase a little (a moving average; the ends stay put).
-    smooth = []
-    for path in strokes:
-        a = np.array(path, float)
-        if len(a) > 4:
-            a[1:-1] = (a[:-2] + a[1:-1] + a[2:]) / 3
-        smooth.append([(float(r), float(c)) for r, c in a])
-    return smooth
 
 
 # --- the page ------------------------------------------------------------------------------------
@@ -185,19 +118,6 @@ def browser():
         browser = chromium.launch(p)
         yield browser
         browser.close()
-
-
-def one_piece(image: np.ndarray, level: int = 110) -> bool:
-    """True if the image's ink is one 8-connected piece (a pen draws it without gaps)."""
-    ink = image >= level
-    seen = np.zeros_like(ink)
-    stack = [tuple(np.argwhere(ink)[0])]
-    while stack:
-        r, c = stack.pop()
-        if 0 <= r < 28 and 0 <= c < 28 and ink[r, c] and not seen[r, c]:
-            seen[r, c] = True
-            stack.extend((r + dr, c + dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1))
-    return bool((seen == ink).all())
 
 
 @pytest.fixture(scope="module")
@@ -433,7 +353,7 @@ def test_second_visit_works_offline(session, mnist):
     ("what", "path", "body", "expected"),
     [
         ("missing weights", "**/model/digits.npz", None, "weights"),
-        ("corrupt weights", "**/model/digits.npz", b"PK\x03\x04 this is not a weight file", "corrupt"),
+        ("corrupt weights", "**/model/digits.npz", b"PK\x03\x04 this is not a weight file", "damaged"),
         ("runtime fails to load", "**/vendor/pyodide/pyodide.asm.wasm", None, "Python runtime failed to load"),
         ("broken page code", "**/digits/segment.py", b"def segment(:\n", "Python code failed to start"),
     ],
@@ -511,4 +431,171 @@ def test_an_update_to_the_site_replaces_the_cache(browser, serve_site, tmp_path)
         assert pad.reading() == "1"
         assert outside == []
     finally:
+        context.close()
+
+
+# --- Python in a worker: the page never waits for it ----------------------------------------------
+
+LONG_TASKS = """window.__longTasks = [];
+try {
+  new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longTasks.push(e.duration); })
+    .observe({ type: "longtask", buffered: true });
+} catch { /* no long task timing: nothing recorded */ }"""
+STATUSES = """window.__statuses = [];
+new MutationObserver(() => window.__statuses.push(document.documentElement.dataset.status))
+  .observe(document, { attributes: true, subtree: true, attributeFilter: ["data-status"] });"""
+
+
+def test_python_files_are_all_sent_to_the_worker():
+    """worker.js writes a fixed list of Python files into Pyodide: it must name every module the
+    page's Python imports (a new module in digits/ would otherwise be missing in the page only)."""
+    text = (REPO / "site" / "worker.js").read_text(encoding="utf-8")
+    listed = text[text.index("PYTHON_FILES = [") : text.index("];", text.index("PYTHON_FILES = ["))]
+    named = set(re.findall(r'"([\w/]+\.py)"', listed))
+    on_disk = {p.relative_to(REPO / "site").as_posix() for p in (REPO / "site" / "digits").glob("*.py")}
+    assert on_disk | {"worker.py", "pictures.py"} == named
+
+
+def test_the_main_thread_never_waits_for_python(browser, server, mnist):
+    """A cold load and a 4-digit number read: no task on the page's main thread blocks it long
+    (Lighthouse's total blocking time: the part of every task beyond 50 ms)."""
+    context, outside = guarded_context(browser)
+    context.add_init_script(LONG_TASKS)
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/")
+        assert wait_ready(page) == "ready", status(page)
+        pad = Pad(page)
+        x_test, _, firsts = mnist
+        for k, label in enumerate((1, 9, 8, 4)):
+            pad.digit(x_test[firsts[label]], 0.4, 0.14 + 0.24 * k, 0.5)
+        assert pad.reading() == "1984", page.text_content("#verdict")
+        tasks = page.evaluate("window.__longTasks")
+        blocking = sum(max(0.0, t - 50) for t in tasks)
+        assert blocking < 200, f"main thread blocked {blocking:.0f} ms (long tasks: {tasks})"
+        assert outside == []
+    finally:
+        context.close()
+
+
+def test_strokes_reach_python_in_ink_pixels(pad):
+    """Every stroke goes to Python with the ink, in drawing order, as (x, y) in ink pixels."""
+    page = pad.page
+    box = pad.box
+    lines = [[(box["x"] + box["width"] * x, box["y"] + box["height"] * y) for y in np.linspace(0.3, 0.7, 8)]
+             for x in (0.3, 0.6)]
+    for line in lines:
+        pad.stroke(line)
+    pad.reading()
+    seen = page.evaluate("digitsPage.profile()")
+    scale = seen["ink_shape"][1] / box["width"]
+    assert seen["strokes"] == 2
+    left, top, right, bottom = seen["points_box"]
+    assert abs(left - box["width"] * 0.3 * scale) < 1.5 and abs(right - box["width"] * 0.6 * scale) < 1.5
+    assert abs(top - box["height"] * 0.3 * scale) < 1.5 and abs(bottom - box["height"] * 0.7 * scale) < 1.5
+
+
+def test_undo_of_the_last_stroke_leaves_focus_on_the_canvas(pad):
+    page = pad.page
+    box = pad.box
+    pad.stroke([(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * y) for y in np.linspace(0.2, 0.8, 10)])
+    pad.reading()
+    page.click("#undo")
+    pad.reading()
+    assert page.evaluate("document.activeElement.id") == "canvas"
+    pad.stroke([(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * y) for y in np.linspace(0.2, 0.8, 10)])
+    pad.reading()
+    page.focus("#clear")
+    page.keyboard.press("Enter")
+    pad.reading()
+    assert page.evaluate("document.activeElement.id") == "canvas"
+
+
+# --- slow, stalled and offline loads ----------------------------------------------------------------
+
+
+def test_a_slow_connection_loads_and_is_not_called_a_failure(browser, server):
+    """A cold load throttled (CDP) so that the downloads alone take far longer than the loading
+    watchdog's window (shortened by ?stall=): bytes keep arriving, so no false failure; the
+    person sees them arrive; the service worker registers and the next visit runs from it."""
+    context, outside = guarded_context(browser)
+    context.add_init_script(STATUSES)
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    throttle = {"offline": False, "latency": 2000, "downloadThroughput": 150_000, "uploadThroughput": 50_000}
+    cdp.send("Network.emulateNetworkConditions", throttle)
+    try:
+        start = time.perf_counter()
+        page.goto(f"{server}/?stall=20", timeout=60_000)
+        texts = set()
+        while page.evaluate(STATUS) == "loading" and time.perf_counter() - start < 240:
+            texts.add(page.text_content("#status-text"))
+            page.wait_for_timeout(1000)
+        took = time.perf_counter() - start
+        assert page.evaluate(STATUS) == "ready", status(page)
+        assert "error" not in page.evaluate("window.__statuses")
+        assert took > 40, f"not slow enough to test anything: ready after {took:.0f} s"
+        assert sum("MB so far" in t for t in texts) >= 5, texts  # the bytes are shown as they arrive
+        page.wait_for_selector("html[data-offline='ready']", state="attached", timeout=120_000)
+        start = time.perf_counter()
+        page.reload(timeout=60_000)
+        assert wait_ready(page) == "ready", status(page)
+        print(f"\nslow connection: ready after {took:.0f} s; second visit {time.perf_counter() - start:.1f} s")
+        assert outside == []
+    finally:
+        context.close()
+
+
+def test_a_late_start_after_a_stall_recovers(browser, server):
+    """The weights are held back until the watchdog has called the load stalled; when they
+    arrive and Python is ready after all, the page says ready and registers its service worker."""
+    context, outside = guarded_context(browser)
+    held = []
+    context.route("**/model/digits.npz", lambda route: held.append(route))
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/?stall=4")
+        page.wait_for_function(f"{STATUS} === 'error'", timeout=READY_TIMEOUT)
+        assert "no data has arrived" in page.text_content("#status-detail pre")
+        assert len(held) == 1
+        context.unroute("**/model/digits.npz")  # later requests (the service worker's) go through
+        held[0].continue_()
+        page.wait_for_function(f"{STATUS} === 'ready'", timeout=READY_TIMEOUT)
+        assert page.text_content("#status") == "Ready: draw a digit."
+        assert page.is_hidden("#status-detail")
+        page.wait_for_selector("html[data-offline='ready']", state="attached", timeout=60_000)
+        assert outside == []
+    finally:
+        context.close()
+
+
+def test_offline_without_cached_weights_says_reconnect(browser, server):
+    """An offline visit whose cached copy of the weights is gone: the page says it is offline
+    and to connect once, not to retrain."""
+    context, outside = guarded_context(browser)
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/")
+        assert wait_ready(page) == "ready", status(page)
+        page.wait_for_selector("html[data-offline='ready']", state="attached", timeout=60_000)
+        dropped = page.evaluate("""async () => {
+          let dropped = 0;
+          for (const name of await caches.keys()) {
+            const cache = await caches.open(name);
+            for (const request of await cache.keys())
+              if (request.url.endsWith("model/digits.npz")) dropped += await cache.delete(request);
+          }
+          return dropped;
+        }""")
+        assert dropped == 1
+        context.set_offline(True)
+        page.reload()
+        assert wait_ready(page) == "error"
+        message = page.text_content("#status")
+        assert "offline" in message and "Connect" in message, message
+        assert "make train" not in message
+        assert outside == []
+    finally:
+        context.set_offline(False)
         context.close()

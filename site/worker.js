@@ -1,0 +1,192 @@
+// The page's Python, off the main thread: a module Web Worker that starts Pyodide (from
+// vendor/, numpy preloaded), loads worker.py and the digits package, and answers the page's
+// messages. Drawing, Undo and the loading screen never wait for Python.
+//
+// Only messages cross (postMessage, ArrayBuffers transferred, no SharedArrayBuffer), so the page
+// works on any static host: none needs to send COOP/COEP headers.
+//
+// page -> worker   {type: "read", version, width, height, ink, points, lengths, sent}
+//                  {type: "layers", version, index}
+//                  {type: "profile"}                        (bench: the last reading's stages)
+// Once ready, the worker reads a made-up digit a few times (worker.py's warm_up) while idle.
+// worker -> page   {type: "bytes", received, file}          (while anything downloads)
+//                  {type: "stage", key}                     (a step of the start is done)
+//                  {type: "failed", kind, message?, detail} (kind: "runtime" | "code" | "weights")
+//                  {type: "ready", facts, resources}
+//                  {type: "reading", ...worker.py's read(), timing} / {type: "reading", version, error}
+//                  {type: "layers", version, index, pictures} / {type: "profile", ...}
+import { loadPyodide } from "./vendor/pyodide/pyodide.mjs";
+
+// Python files, written into Python's file system as they are laid out here. A test checks this
+// list against site/ (tests/test_page.py), so a new module in digits/ cannot be forgotten.
+export const PYTHON_FILES = [
+  "worker.py",
+  "pictures.py",
+  "digits/__init__.py",
+  "digits/cnn.py",
+  "digits/group.py",
+  "digits/machine.py",
+  "digits/preprocess.py",
+  "digits/segment.py",
+  "digits/winograd.py",
+];
+const WEIGHTS = "model/digits.npz";
+const HOME = "/home/pyodide";
+// Which download each step of the start waits for (the others are small).
+const STAGE_OF_FILE = [[/pyodide\.asm\.wasm$/, "wasm"], [/python_stdlib\.zip$/, "stdlib"], [/numpy-[^/]*\.whl$/, "numpy"]];
+const BYTES_EVERY_MS = 250;
+const WARM_UP_READS = 8; // how often the page hears how many bytes have arrived
+
+const here = (path) => new URL(path, import.meta.url).href;
+const now = () => performance.timeOrigin + performance.now(); // the same clock as the page's
+const post = (message, transfer = []) => self.postMessage(message, transfer);
+const stage = (key) => post({ type: "stage", key });
+
+// --- every download counted as its bytes arrive --------------------------------------------------
+// The page's watchdog declares a stall only when no byte has arrived for a long time: a slow
+// connection is not a failure. Pyodide fetches through the global fetch, so wrapping it sees
+// every byte of the runtime; a file that does not arrive is reported at once (a missing
+// pyodide.asm.wasm would otherwise leave Pyodide waiting forever). The bytes are counted on a
+// clone: the response itself goes to Pyodide untouched, so the browser can still use its cached
+// compilation of the WebAssembly on the next visit (it keys that on the response's URL).
+let received = 0;
+let lastSent = 0;
+const sendBytes = (file, force = false) => {
+  const t = performance.now();
+  if (force || t - lastSent >= BYTES_EVERY_MS) {
+    lastSent = t;
+    post({ type: "bytes", received, file });
+  }
+};
+
+async function count(copy, path) {
+  const file = path.split("/").pop();
+  const reader = copy.body.getReader();
+  try {
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      received += chunk.value.byteLength;
+      sendBytes(file);
+    }
+  } catch { // the download failed: whoever reads the response itself reports it
+    return;
+  }
+  sendBytes(file, true);
+  for (const [pattern, key] of STAGE_OF_FILE) if (pattern.test(path)) stage(key);
+}
+
+const plainFetch = self.fetch.bind(self);
+self.fetch = async (input, init) => {
+  const response = await plainFetch(input, init);
+  const url = response.url || new URL(input instanceof Request ? input.url : String(input), self.location.href).href;
+  const path = new URL(url).pathname;
+  if (!response.ok && !path.endsWith(WEIGHTS)) // the weights are worker.py's to explain
+    post({ type: "failed", kind: "runtime", detail: `${path}: HTTP ${response.status}` });
+  if (response.body && init?.method !== "HEAD") count(response.clone(), path);
+  return response;
+};
+
+// --- start-up -------------------------------------------------------------------------------------
+
+async function getText(path) {
+  const response = await fetch(here(path));
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return response.text();
+}
+
+// The weights, fetched at once, in parallel with the runtime. Offline with no cached copy,
+// fetch rejects with a TypeError (or the browser knows it is offline): worker.py says so.
+const weights = fetch(here(WEIGHTS)).then(
+  async (response) => ({ bytes: response.ok ? new Uint8Array(await response.arrayBuffer()) : null,
+                         status: response.status, reason: response.statusText, offline: false }),
+  (error) => ({ bytes: null, status: 0, reason: String(error.message || error),
+                offline: error instanceof TypeError || navigator.onLine === false }));
+const words = getText("words.json");
+const sources = Promise.all(PYTHON_FILES.map(async (path) => [path, await getText(path)]));
+
+let py; // worker.py's module, once it has started
+let pyodide;
+
+async function start() {
+  stage("pyodide");
+  pyodide = await loadPyodide({ indexURL: here("vendor/pyodide/"), packages: ["numpy"] });
+  stage("python");
+  for (const [path, source] of await sources) {
+    const target = `${HOME}/${path}`;
+    pyodide.FS.mkdirTree(target.slice(0, target.lastIndexOf("/")));
+    pyodide.FS.writeFile(target, source);
+  }
+  try {
+    py = pyodide.pyimport("worker");
+  } catch (error) { // a Python error in the page's code: its traceback is the detail
+    post({ type: "failed", kind: "code", detail: String(error.message || error) });
+    return;
+  }
+  const w = await weights;
+  stage("weights");
+  const started = call("start", await words, w.bytes, w.status, w.reason, w.offline);
+  if (started.error) {
+    post({ type: "failed", kind: "weights", message: started.error });
+    return;
+  }
+  stage("net");
+  // Everything this worker downloaded, for the service worker's offline copy.
+  const resources = performance.getEntriesByType("resource").map((entry) => entry.name);
+  post({ type: "ready", facts: started.facts, resources: [self.location.href, ...resources] });
+  warmUp();
+}
+
+// The first readings after start-up are several times slower than later ones (V8 runs Pyodide's
+// wasm from its baseline compiler until it has optimised the hot functions, in the background):
+// read a made-up digit a few times in the idle time after ready, one a task, so that a person's reading
+// asked for meanwhile goes first.
+async function warmUp() {
+  for (let i = 0; i < WARM_UP_READS; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    post({ type: "warm", ms: call("warm_up") });
+  }
+}
+
+// A call into worker.py; its answer as plain JS (numpy arrays become typed arrays, copied).
+function call(name, ...args) {
+  const proxy = py[name](...args);
+  try {
+    return proxy?.toJs ? proxy.toJs({ dict_converter: Object.fromEntries, create_pyproxies: false }) : proxy;
+  } finally {
+    proxy?.destroy?.();
+  }
+}
+
+// The typed arrays inside an answer: handed over to the page, not copied again.
+const buffersOf = (value, out = []) => {
+  if (ArrayBuffer.isView(value)) out.push(value.buffer);
+  else if (Array.isArray(value)) value.forEach((v) => buffersOf(v, out));
+  else if (value && typeof value === "object") Object.values(value).forEach((v) => buffersOf(v, out));
+  return out;
+};
+
+function answer(message) {
+  const arrived = now();
+  if (message.type === "read") {
+    const { version, width, height, ink, points, lengths } = message;
+    try {
+      const reading = call("read", version, new Uint8Array(ink), width, height, new Float32Array(points), new Uint32Array(lengths));
+      reading.timing = { inkMs: message.inkMs, sent: message.sent, arrived, answered: now() };
+      post({ type: "reading", ...reading }, buffersOf(reading));
+    } catch (error) { // a bug, not the person's fault: the page says so instead of freezing the answer
+      post({ type: "reading", version, error: String(error.message || error).trim().split("\n").pop() });
+    }
+  } else if (message.type === "layers") {
+    try {
+      const pictures = call("layers", message.index);
+      post({ type: "layers", version: message.version, index: message.index, pictures }, buffersOf(pictures));
+    } catch (error) {
+      post({ type: "layers", version: message.version, index: message.index, error: String(error.message || error) });
+    }
+  } else if (message.type === "profile") {
+    post({ type: "profile", ...call("profile") });
+  }
+}
+
+// Messages that arrive while Python starts wait for it, in order.
+const started = start().catch((error) => post({ type: "failed", kind: "runtime", detail: String(error?.stack || error) }));
+self.addEventListener("message", ({ data }) => { started.then(() => py && answer(data)); });

@@ -1,0 +1,132 @@
+"""The page's Python, run by worker.js in a Web Worker: events in, results out.
+
+worker.js calls the functions below with plain values and posts what they return (dicts of
+numbers, strings, lists and numpy arrays) to the page, which draws it. Nothing here touches the
+page, and every decision about digits lives in ``digits/``.
+
+    start(words, weights, status, reason, offline) -> {"facts": ...} or {"error": message}
+    read(version, ink, width, height, points, lengths) -> the reading, ready to draw
+    layers(index) -> every layer's output for digit ``index`` of the last reading, as pictures
+    warm_up() -> ms: one reading of a made-up digit, in idle time after start()
+    profile() -> the last reading's stages timed one by one (for bench/browser.py)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+
+import digits
+import pictures
+from digits import cnn
+
+WEIGHTS = "model/digits.npz"
+
+# The page's state: what start() and read() leave for the calls after them.
+words: dict = {}  # words.json
+net: cnn.Net | None = None
+last: digits.Reading | None = None  # the latest reading, for layers()
+last_ink: np.ndarray | None = None  # ... the ink it was read from, and its strokes, for profile()
+last_strokes: list[np.ndarray] = []
+
+
+def start(words_json: str, weights, status: int, reason: str, offline: bool) -> dict:
+    """Build the network from the weights' bytes (a JS Uint8Array, or None if they did not
+    arrive: then ``status``/``reason`` say why and ``offline`` whether the browser is offline)."""
+    global words, net
+    words = json.loads(words_json)
+    failed = words["failed"]
+    try:
+        if weights is None:
+            if offline:
+                raise cnn.WeightsError(failed["weights_offline"])
+            why = f"HTTP {status} {reason}".strip() if status else reason
+            raise cnn.WeightsError(failed["weights_missing"].format(path=WEIGHTS, reason=why))
+        loaded = cnn.load(weights.to_bytes())
+        # One pass on a blank image: an architecture that does not fit 28x28 fails here, not at the first digit.
+        probabilities = loaded.predict_proba(np.zeros((1, 28, 28), np.float32))
+        if probabilities.shape != (1, 10):
+            raise cnn.WeightsError(failed["weights_outputs"].format(path=WEIGHTS, shape=probabilities.shape[1:]))
+    except cnn.WeightsError as e:
+        return {"error": failed["weights"].format(reason=e)}
+    net = loaded
+    accuracy = net.meta.get("test_accuracy")
+    return {"facts": {"parameters": int(net.parameters), "multiply_adds": int(net.multiply_adds),
+                      "test_accuracy": accuracy if isinstance(accuracy, int | float) else None}}
+
+
+def strokes_of(points, lengths) -> list[np.ndarray]:
+    """Flat (x, y) points (a JS Float32Array) and each stroke's point count -> one (n, 2)
+    float array a stroke, in drawing order."""
+    flat = np.frombuffer(points.to_bytes(), np.float32).reshape(-1, 2)
+    counts = np.frombuffer(lengths.to_bytes(), np.uint32)
+    return np.split(flat, np.cumsum(counts)[:-1]) if counts.size else []
+
+
+def read(version: int, ink, width: int, height: int, points, lengths) -> dict:
+    """The ink (a JS Uint8Array of coverage 0..255, row-major) -> what the page shows."""
+    global last, last_ink, last_strokes
+    t0 = time.perf_counter()
+    pixels = np.frombuffer(ink.to_bytes(), np.uint8).reshape(height, width)
+    image = pixels.astype(np.float32) / 255
+    strokes = strokes_of(points, lengths)
+    last_ink, last_strokes = image, strokes
+    t1 = time.perf_counter()
+    last = digits.read(image, net, strokes=strokes)
+    t2 = time.perf_counter()
+    found = [{"label": d.label, "probabilities": d.probabilities, "unsure": d.unsure, "runner_up": d.runner_up,
+              "doubt": d.doubt, "reason": getattr(d, "reason", ""), "box": [int(v) for v in d.box], "preview": pictures.grey(d.image).reshape(-1)}
+             for d in last.digits]
+    t3 = time.perf_counter()
+    return {"version": version, "text": last.text, "unsure": last.unsure, "digits": found,
+            "ms": {"to_numpy": (t1 - t0) * 1e3, "read": (t2 - t1) * 1e3, "pack": (t3 - t2) * 1e3}}
+
+
+def warm_up() -> float:
+    """Read a made-up digit (a ring, as a stroke too) and forget it: the first readings after
+    start-up are several times slower than later ones, so the page reads a few of these in the
+    idle time after ready. Returns how long it took, in ms."""
+    start = time.perf_counter()
+    rows, cols = np.mgrid[:300, :400]
+    image = (np.abs(np.hypot(rows - 150, cols - 200) - 70) < 9).astype(np.float32)
+    angles = np.linspace(0, 2 * np.pi, 40, dtype=np.float32)
+    strokes = [np.stack([200 + 70 * np.cos(angles), 150 + 70 * np.sin(angles)], 1)]
+    reading = digits.read(image, net, strokes=strokes)
+    for d in reading.digits:
+        pictures.grey(d.image)
+    return (time.perf_counter() - start) * 1e3
+
+
+def layers(index: int) -> list[dict]:
+    """Every layer's output for digit ``index`` of the last reading (none if it is gone)."""
+    if last is None or not 0 <= index < len(last.digits):
+        return []
+    return [{"caption": p.caption, "kind": p.kind, "width": p.rgba.shape[1], "height": p.rgba.shape[0],
+             "rgba": p.rgba.reshape(-1)}
+            for p in pictures.layer_view(net, last.digits[index].image, words["layers"])]
+
+
+def profile() -> dict:
+    """The last ink's reading split into its stages, each timed alone, the way ``digits.read``
+    goes: grouping the strokes into pieces (``segment``: group.group, which falls back on the
+    ink's connected pixels), to_mnist of every piece and every part of its candidate splits, the
+    network on them all; and what arrived: the ink's shape, the strokes and the box around their
+    points."""
+    if last_ink is None:
+        return {}
+    t0 = time.perf_counter()
+    pieces = digits.group.group(last_ink, last_strokes).pieces
+    t1 = time.perf_counter()
+    candidates = [c for piece in pieces for c in (piece, *(part for split in piece.splits for part in split))]
+    images = np.array([digits.to_mnist(c.ink) for c in candidates], np.float32).reshape(-1, 28, 28)
+    t2 = time.perf_counter()
+    if len(images):
+        net.predict_proba(images)
+    t3 = time.perf_counter()
+    points = np.concatenate(last_strokes) if last_strokes else np.zeros((0, 2), np.float32)
+    return {"pieces": len(pieces), "candidates": len(candidates),
+            "segment": (t1 - t0) * 1e3, "to_mnist": (t2 - t1) * 1e3, "net": (t3 - t2) * 1e3,
+            "ink_shape": list(last_ink.shape), "strokes": len(last_strokes), "points": len(points),
+            "points_box": [float(v) for v in (*points.min(0), *points.max(0))] if len(points) else []}
