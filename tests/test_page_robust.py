@@ -10,20 +10,18 @@ Same browser, server and helpers as tests/test_page.py (real serve.py, Debian's 
 
 from __future__ import annotations
 
-import time
 from urllib.parse import urlparse
 
 import numpy as np
 import pytest
-from test_page import (  # noqa: F401 - browser and mnist are fixtures, used by name
-    Pad,
-    browser,
-    mnist,
-    status,
-    wait_ready,
-)
+import test_page
+from test_page import Pad, status, wait_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# test_page.py's fixtures, for this module too: one browser, and MNIST's test digits.
+browser = test_page.browser
+mnist = test_page.mnist
 
 
 def guarded(browser, **options):
