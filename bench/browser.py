@@ -13,7 +13,7 @@ counted. Prints a table and writes JSON. About 2.5 minutes here (longer on a bus
      real page (index.html, until data-status="ready") against the physical floor, a bare
      Pyodide + numpy page (bench/fixtures/bare.html: loadPyodide, loadPackage("numpy"), import
      numpy), and the same with numpy preloaded (bare.html?preload: loadPyodide({packages}), as
-     PyScript does); the three in rotating order, --loads times each; medians, real/bare (bar
+     the page does); the three in rotating order, --loads times each; medians, real/bare (bar
      <= 1.3) and the median of the per-round ratios; when each big file arrived. Time =
      performance.now() in the page when data-status turns "ready" (from navigation start).
      After each cold visit, once the service worker reports the site cached, a second visit of
@@ -80,10 +80,11 @@ TIMELINE = r"""() => {
     return e ? { start: e.startTime, end: e.responseEnd } : null;
   };
   const marks = Object.fromEntries(performance.getEntriesByType("mark").map((m) => [m.name, m.startTime]));
-  return { "pyscript/core.js": pick(/pyscript\/core[^/]*\.js$/), "pyodide.mjs": pick(/pyodide\.mjs$/),
-           "pyodide.asm.wasm": pick(/pyodide\.asm\.wasm$/), "python_stdlib.zip": pick(/python_stdlib\.zip$/),
-           "numpy wheel": pick(/numpy-[^/]*\.whl$/), "digits.npz": pick(/digits\.npz$/),
-           "app.py": pick(/\/app\.py$/), "digits/cnn.py": pick(/\/digits\/cnn\.py$/), marks,
+  // The page's Python worker fetches the runtime: its files are on the worker's timeline, not
+  // this one; boot.js marks each of the worker's steps here (digits:wasm, digits:net, ...).
+  return { "boot.js": pick(/\/boot\.js$/), "worker.js": pick(/\/worker\.js$/), "words.json": pick(/\/words\.json$/),
+           "pyodide.mjs": pick(/pyodide\.mjs$/), "pyodide.asm.wasm": pick(/pyodide\.asm\.wasm$/),
+           "python_stdlib.zip": pick(/python_stdlib\.zip$/), "numpy wheel": pick(/numpy-[^/]*\.whl$/), marks,
            domContentLoaded: performance.getEntriesByType("navigation")[0]?.domContentLoadedEventEnd ?? null };
 }"""
 WATCH = """(() => {

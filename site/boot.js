@@ -18,10 +18,6 @@
 
   // --- the page's words ------------------------------------------------------------------------
   let words = null;
-  const wordsLoaded = fetch("words.json").then((response) => {
-    if (!response.ok) throw new Error(`words.json: HTTP ${response.status}`);
-    return response.json();
-  }).then((loaded) => { words = loaded; render(); return loaded; });
   // "failed.runtime" -> its sentence with {names} filled in ("" until words.json has arrived).
   const say = (key, values = {}) => {
     const template = key.split(".").reduce((node, part) => node?.[part], words);
@@ -46,6 +42,11 @@
   };
   const progressed = () => { lastProgress = performance.now(); render(); };
 
+  const wordsLoaded = fetch("words.json").then((response) => {
+    if (!response.ok) throw new Error(`words.json: HTTP ${response.status}`);
+    return response.json();
+  }).then((loaded) => { words = loaded; render(); return loaded; });
+
   const fail = (message, detail = "") => {
     if (html.dataset.status === "error") return;
     sawError = true;
@@ -58,6 +59,24 @@
     });
   };
   const runtimeFailed = (why) => fail(() => say("failed.runtime"), why);
+
+  // --- offline --------------------------------------------------------------------------------
+  // The service worker caches the whole site once the page works (registering it earlier would
+  // compete with the first load for bandwidth): every file this page and its worker loaded.
+  const registerServiceWorker = (workerResources = []) => {
+    if (!("serviceWorker" in navigator) || location.protocol === "file:") return;
+    navigator.serviceWorker.addEventListener("message", ({ data }) => {
+      if (data?.type === "cached") html.dataset.offline = "ready";
+      else if (data?.type === "not-cached") console.warn("offline copy not updated:", data.error);
+    });
+    navigator.serviceWorker.startMessages();
+    navigator.serviceWorker.register("sw.js").then(async () => {
+      const registration = await navigator.serviceWorker.ready;
+      const urls = performance.getEntriesByType("resource").map((entry) => entry.name);
+      urls.push(location.href, ...workerResources);
+      registration.active.postMessage({ type: "cache", urls });
+    }).catch((error) => console.warn("service worker not registered:", error));
+  };
 
   // Ready, even after a false alarm (a stall that was not one): the page works, so say so.
   const readyCallbacks = [];
@@ -89,6 +108,7 @@
       lastFile = data.file;
       progressed();
     } else if (data.type === "stage") {
+      performance.mark(`digits:${data.key}`); // the worker's steps on the page's timeline (bench/browser.py)
       done.add(data.key);
       progressed();
     } else if (data.type === "failed") {
@@ -123,24 +143,6 @@
       runtimeFailed(say("failed.stalled", { seconds: Math.round(STALL_MS / 1000), last: lastFile }) ||
                     `no data for ${Math.round(STALL_MS / 1000)} s`);
   }, Math.min(5000, STALL_MS / 4));
-
-  // --- offline --------------------------------------------------------------------------------
-  // The service worker caches the whole site once the page works (registering it earlier would
-  // compete with the first load for bandwidth): every file this page and its worker loaded.
-  const registerServiceWorker = (workerResources = []) => {
-    if (!("serviceWorker" in navigator) || location.protocol === "file:") return;
-    navigator.serviceWorker.addEventListener("message", ({ data }) => {
-      if (data?.type === "cached") html.dataset.offline = "ready";
-      else if (data?.type === "not-cached") console.warn("offline copy not updated:", data.error);
-    });
-    navigator.serviceWorker.startMessages();
-    navigator.serviceWorker.register("sw.js").then(async () => {
-      const registration = await navigator.serviceWorker.ready;
-      const urls = performance.getEntriesByType("resource").map((entry) => entry.name);
-      urls.push(location.href, ...workerResources);
-      registration.active.postMessage({ type: "cache", urls });
-    }).catch((error) => console.warn("service worker not registered:", error));
-  };
 
   window.digitsPage = { worker, words: wordsLoaded, say, whenReady };
   addEventListener("DOMContentLoaded", render);
