@@ -83,7 +83,11 @@ async function versionOf(id) {
 async function remember(id, name) {
   if (!id || !name) return;
   versions.set(id, name);
-  await (await caches.open(name)).put(clientKey(id), new Response(""));
+  try {
+    await (await caches.open(name)).put(clientKey(id), new Response(""));
+  } catch {
+    // Storage full: the page still runs its version, known to this worker while it runs.
+  }
 }
 
 // A navigation: the current version, and the new page (its resultingClientId) runs it.
