@@ -18,9 +18,10 @@ counted. Prints a table and writes JSON. About 2.5 minutes here (longer on a bus
      performance.now() in the page when data-status turns "ready" (from navigation start).
      After each cold visit, once the service worker reports the site cached, a second visit of
      the same page (warm).
-  2. bytes of the first visit until ready (Chrome DevTools Protocol, encodedDataLength: what
-     crossed the wire, headers included, gzip where serve.py has a .gz copy) against the
-     uncompressed size of the same files; the biggest files.
+  2. bytes of the first visit until ready, as serve.py's log says it sent them (the bodies,
+     gzip where serve.py has a .gz copy; headers not counted), the page's and its Python
+     worker's requests alike (DevTools' network events of the page miss the worker's), against
+     the uncompressed size of the same files; the biggest files.
   3. one recognition, one digit at a time, p50/p95 over --digits seeded MNIST test digits
      (uint8 / 255), the same float32 bytes for both: numpy (Net.predict_proba inside Pyodide,
      timed inside Python) and onnxruntime-web (wasm, one thread, the shipped digits.onnx),
@@ -240,39 +241,6 @@ class Guard:
         context.on("request", lambda request: None if self.local(request.url) else self.outside.append(request.url))
 
 
-class Wire:
-    """Network events of one page (CDP): what each request cost on the wire."""
-
-    def __init__(self, context, page):
-        self.requests: dict[str, dict] = {}
-        self.cdp = context.new_cdp_session(page)
-        self.cdp.on("Network.requestWillBeSent", self.sent)
-        self.cdp.on("Network.responseReceived", self.received)
-        self.cdp.on("Network.loadingFinished", self.finished)
-        self.cdp.on("Network.loadingFailed", self.failed)
-        self.cdp.send("Network.enable")
-
-    def sent(self, e):
-        self.requests.setdefault(e["requestId"], {"url": e["request"]["url"], "method": e["request"]["method"]})
-
-    def received(self, e):
-        r = self.requests.setdefault(e["requestId"], {"url": e["response"]["url"]})
-        response = e["response"]
-        headers = {k.lower(): v for k, v in response.get("headers", {}).items()}
-        r.update(status=response["status"], encoding=headers.get("content-encoding"),
-                 from_service_worker=bool(response.get("fromServiceWorker")),
-                 from_cache=bool(response.get("fromDiskCache") or response.get("fromPrefetchCache")))
-
-    def finished(self, e):
-        self.requests.setdefault(e["requestId"], {"url": "?"})["wire"] = int(e["encodedDataLength"])
-
-    def failed(self, e):
-        self.requests.setdefault(e["requestId"], {"url": "?"})["failed"] = e.get("errorText", "failed")
-
-    def snapshot(self) -> list[dict]:
-        return [dict(r) for r in self.requests.values()]
-
-
 def new_context(browser, guard: Guard):
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     context.add_init_script(WATCH)
@@ -289,7 +257,7 @@ def wait_done(page, timeout: int = READY_TIMEOUT) -> dict:
     return done
 
 
-def cold_load(browser, guard, url: str, warm: bool = False, wire: bool = False, server: Server | None = None) -> dict:
+def cold_load(browser, guard, url: str, warm: bool = False, server: Server | None = None) -> dict:
     """One visit in a fresh context (nothing cached); optionally a second visit once the
     service worker has cached the site."""
     context = new_context(browser, guard)
@@ -297,13 +265,10 @@ def cold_load(browser, guard, url: str, warm: bool = False, wire: bool = False, 
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        recorder = Wire(context, page) if wire else None
         if server:
             server.mark()
         out = navigate(page, url)
         out |= {"errors": errors, "timeline": page.evaluate(TIMELINE) | {"ready": out["ready_ms"]}}
-        if recorder:
-            out["requests"] = recorder.snapshot()
         if server:
             out["server"] = server.since_mark()
             server.mark()
@@ -363,7 +328,7 @@ def measure_loads(browser, guard, server: Server, loads: int) -> dict:
         for kind in KINDS[i % 3 :] + KINDS[: i % 3]:  # each kind goes first, second, third in turn
             try:
                 if kind == "real":
-                    r = cold_load(browser, guard, urls[kind], warm=True, wire=first is None, server=server)
+                    r = cold_load(browser, guard, urls[kind], warm=True, server=server)
                     if first is None:
                         first = r
                     results["warm"].append(r["warm"]["ready_ms"])
@@ -386,27 +351,22 @@ def measure_loads(browser, guard, server: Server, loads: int) -> dict:
 
 
 def bytes_report(first: dict, root: Path) -> dict:
-    """The first visit's bytes: on the wire (CDP) and uncompressed (the files' sizes)."""
+    """The first visit's bytes until ready: as serve.py sent them (its log) and uncompressed."""
     rows = []
-    for r in first["requests"]:
-        parsed = urlparse(r["url"])
-        if parsed.hostname != "127.0.0.1":
+    for r in first.get("server", []):
+        if r["method"] != "GET":
             continue
-        path = parsed.path
-        file = root / path.lstrip("/")
+        file = root / r["path"].split("?")[0].lstrip("/")
         if file.is_dir():
             file = file / "index.html"
-        raw = file.stat().st_size if file.is_file() else None
-        rows.append({"path": path, "status": r.get("status"), "encoding": r.get("encoding"), "wire": r.get("wire"),
-                     "raw": raw})
-    done = [r for r in rows if r["wire"] is not None]
-    server = [s for s in first.get("server", []) if s["method"] == "GET"]
+        rows.append({"path": r["path"], "status": r["status"], "encoding": r["encoding"], "wire": r["bytes"],
+                     "raw": file.stat().st_size if file.is_file() else None})
     return {
         "requests": len(rows),
-        "wire_bytes": sum(r["wire"] for r in done),
-        "uncompressed_bytes": sum(r["raw"] or 0 for r in done),
-        "gzip_served": sum(r["encoding"] == "gzip" for r in done),
-        "server_body_bytes": sum(s["bytes"] for s in server),
+        "wire_bytes": sum(r["wire"] for r in rows),
+        "uncompressed_bytes": sum(r["raw"] or 0 for r in rows),
+        "gzip_served": sum(r["encoding"] == "gzip" for r in rows),
+        "source": "serve.py's log: response bodies as sent (gzip where a .gz copy exists), headers not counted",
         "files": sorted(rows, key=lambda r: -(r["raw"] or 0)),
     }
 

@@ -13,8 +13,9 @@ performance.timeOrigin + now(), shared by the page and its worker):
 
   ink       draw.js renders the strokes and reads the ink from its canvas
   to_python the message to the worker and the ink into numpy (the strokes too)
-  read      digits.read in Python, whole; and, timed alone right after: segmentation, to_mnist,
-            the network (worker.py's profile())
+  read      digits.read in Python, whole; and, timed alone right after (worker.py's profile()):
+            segment (strokes grouped into pieces, pixels where strokes do not explain the ink),
+            to_mnist (every piece and every part of its candidate splits), net (all of them)
   back      the answer packed (numpy -> typed arrays) and posted back
   draw      app.js puts it into the DOM
 
@@ -106,7 +107,7 @@ def timed_reading(page, strokes, real: bool) -> dict:
             "segment": profile["segment"], "to_mnist": profile["to_mnist"], "net": profile["net"],
             "back": t["back"] - t["arrived"] - t["ms"]["to_numpy"] - read, "draw": t["drawn"] - t["back"],
         }
-        out["digits"] = profile["pieces"]
+        out["digits"], out["candidates"] = profile["pieces"], profile["candidates"]
     out["text"] = page.text_content("#prediction")
     return out
 
@@ -181,6 +182,7 @@ def summary(samples: list[dict]) -> dict:
     if samples and "stages" in samples[0]:
         out["stages_p50_ms"] = {k: pct([s["stages"][k] for s in samples], 50) for k in samples[0]["stages"]}
         out["digits_found"] = [s["digits"] for s in samples]
+        out["candidates"] = [s["candidates"] for s in samples]
     return out
 
 

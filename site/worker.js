@@ -46,7 +46,9 @@ const stage = (key) => post({ type: "stage", key });
 // The page's watchdog declares a stall only when no byte has arrived for a long time: a slow
 // connection is not a failure. Pyodide fetches through the global fetch, so wrapping it sees
 // every byte of the runtime; a file that does not arrive is reported at once (a missing
-// pyodide.asm.wasm would otherwise leave Pyodide waiting forever).
+// pyodide.asm.wasm would otherwise leave Pyodide waiting forever). The bytes are counted on a
+// clone: the response itself goes to Pyodide untouched, so the browser can still use its cached
+// compilation of the WebAssembly on the next visit (it keys that on the response's URL).
 let received = 0;
 let lastSent = 0;
 const sendBytes = (file, force = false) => {
@@ -56,6 +58,22 @@ const sendBytes = (file, force = false) => {
     post({ type: "bytes", received, file });
   }
 };
+
+async function count(copy, path) {
+  const file = path.split("/").pop();
+  const reader = copy.body.getReader();
+  try {
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      received += chunk.value.byteLength;
+      sendBytes(file);
+    }
+  } catch { // the download failed: whoever reads the response itself reports it
+    return;
+  }
+  sendBytes(file, true);
+  for (const [pattern, key] of STAGE_OF_FILE) if (pattern.test(path)) stage(key);
+}
+
 const plainFetch = self.fetch.bind(self);
 self.fetch = async (input, init) => {
   const response = await plainFetch(input, init);
@@ -63,21 +81,8 @@ self.fetch = async (input, init) => {
   const path = new URL(url).pathname;
   if (!response.ok && !path.endsWith(WEIGHTS)) // the weights are worker.py's to explain
     post({ type: "failed", kind: "runtime", detail: `${path}: HTTP ${response.status}` });
-  if (!response.body || init?.method === "HEAD") return response;
-  const file = path.split("/").pop();
-  const counter = new TransformStream({
-    transform(chunk, controller) {
-      received += chunk.byteLength;
-      sendBytes(file);
-      controller.enqueue(chunk);
-    },
-    flush() {
-      sendBytes(file, true);
-      for (const [pattern, key] of STAGE_OF_FILE) if (pattern.test(path)) stage(key);
-    },
-  });
-  return new Response(response.body.pipeThrough(counter),
-                      { status: response.status, statusText: response.statusText, headers: response.headers });
+  if (response.body && init?.method !== "HEAD") count(response.clone(), path);
+  return response;
 };
 
 // --- start-up -------------------------------------------------------------------------------------

@@ -109,20 +109,24 @@ def layers(index: int) -> list[dict]:
 
 
 def profile() -> dict:
-    """The last ink's reading split into its stages, each timed alone: segmentation, to_mnist
-    of every piece, the network on them all (what ``digits.read`` does, minus its choices);
-    and what arrived: the ink's shape, the strokes and the box around their points."""
+    """The last ink's reading split into its stages, each timed alone, the way ``digits.read``
+    goes: grouping the strokes into pieces (``segment``: group.group, which falls back on the
+    ink's connected pixels), to_mnist of every piece and every part of its candidate splits, the
+    network on them all; and what arrived: the ink's shape, the strokes and the box around their
+    points."""
     if last_ink is None:
         return {}
     t0 = time.perf_counter()
-    pieces = digits.segment.segment(last_ink)
+    pieces = digits.group.group(last_ink, last_strokes).pieces
     t1 = time.perf_counter()
-    images = np.array([digits.to_mnist(p.ink) for p in pieces], np.float32).reshape(-1, 28, 28)
+    candidates = [c for piece in pieces for c in (piece, *(part for split in piece.splits for part in split))]
+    images = np.array([digits.to_mnist(c.ink) for c in candidates], np.float32).reshape(-1, 28, 28)
     t2 = time.perf_counter()
     if len(images):
         net.predict_proba(images)
     t3 = time.perf_counter()
     points = np.concatenate(last_strokes) if last_strokes else np.zeros((0, 2), np.float32)
-    return {"pieces": len(pieces), "segment": (t1 - t0) * 1e3, "to_mnist": (t2 - t1) * 1e3, "net": (t3 - t2) * 1e3,
+    return {"pieces": len(pieces), "candidates": len(candidates),
+            "segment": (t1 - t0) * 1e3, "to_mnist": (t2 - t1) * 1e3, "net": (t3 - t2) * 1e3,
             "ink_shape": list(last_ink.shape), "strokes": len(last_strokes), "points": len(points),
             "points_box": [float(v) for v in (*points.min(0), *points.max(0))] if len(points) else []}
