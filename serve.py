@@ -427,7 +427,7 @@ class RunningServer:
     def log_text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
-    def stop(self, sig: int = signal.SIGINT, timeout: float = 10) -> int:
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 30) -> int:
         """Stop as Ctrl-C would (or by ``sig``); returns the exit code."""
         if self.process.poll() is None:
             self.process.send_signal(sig)
