@@ -33,6 +33,13 @@ counted. Prints a table and writes JSON. About 2.5 minutes here (longer on a bus
      share of a (256x256)@(256x256) product's rate in the same page (better of float32/64).
   5. requests that tried to leave 127.0.0.1 (must be 0), with a probe that proves the counter
      and the block work.
+  6. issue 10 in the page ("personal"): one digit through the base network and through
+     digits.personal with PERSONAL_KEPT examples kept (MNIST training digits, seeded, as a memory
+     file the page would load), interleaved digit by digit, --personal-rounds passes over the
+     --digits digits after a warm-up; p50 of each and their ratio (bar in bench/bars.toml:
+     browser.personal_read_time_ratio); digits.read on the inks both ways; and how long loading
+     the memory takes (from_bytes, as at the page's start-up). `--only-personal` measures this
+     alone and writes only the "personal" key of the --out JSON (the other figures are kept).
   And what makes numpy slow in the page: every layer of the shipped net on one digit, with the
   alternatives (im2col vs Winograd F(2x2)/F(4x4), the products written other ways, the
   transforms), timed round-robin; and whole forward passes with cheap bit-identical changes.
@@ -59,7 +66,7 @@ import numpy as np
 
 import chromium
 import serve
-from bench import lighthouse, whole_path
+from bench import bars, lighthouse, whole_path
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "site"
@@ -71,6 +78,8 @@ DEFAULT_OUT = ROOT / "bench" / "results" / "browser.json"
 BLOCK_OUTSIDE = ("--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=127.0.0.1")
 ARGS = [*chromium.FLAGS, *BLOCK_OUTSIDE]
 BARS = {"ready_ratio": 1.3, "latency_ratio": 4.0, "latency_ratio_aim": 2.0}
+PERSONAL_KEPT = 500  # examples kept for issue 10's speed bar (the memory's capacity)
+MEMORY_FILE = "personal-500.bin"  # in the served root's bench/
 READY_TIMEOUT = 120_000  # ms
 CHUNK = 50  # digits per alternation between numpy and onnxruntime
 TIMELINE = r"""() => {
@@ -415,6 +424,65 @@ def run_lab(browser, guard, server: Server, count: int) -> dict:
         context.close()
 
 
+def write_memory(root: Path, data, seed: int) -> int:
+    """A memory file of PERSONAL_KEPT corrected digits (MNIST training digits, seeded) for the page
+    to load, as a person's 500 corrections would be kept (digits.personal's format)."""
+    from digits import cnn
+    from digits.personal import Personal
+
+    index = np.random.default_rng(seed + 2).choice(len(data.x_train), size=PERSONAL_KEPT, replace=False)
+    personal = Personal(cnn.load(SITE / "model" / "digits.npz"))
+    personal.learn(data.x_train[index] / np.float32(255), data.y_train[index].astype(int))
+    (root / "bench" / MEMORY_FILE).write_bytes(personal.to_bytes())
+    return len(personal)
+
+
+def run_personal(browser, guard, server: Server, count: int, rounds: int) -> dict:
+    """Section 6: the base network against digits.personal with PERSONAL_KEPT kept, in the lab page."""
+    context = new_context(browser, guard)
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server.url + "bench/lab.html")
+        page.wait_for_function("window.lab", timeout=60_000)
+        config = {"count": count, "pyFiles": sorted(p.name for p in (SITE / "digits").glob("*.py")),
+                  "weights": "../model/digits.npz", "onnx": "../model/digits.onnx", "labPy": "lab.py"}
+        page.evaluate("(config) => lab.init(config)", config)
+        page.evaluate("([path, rounds]) => lab.personal(path, rounds)", [MEMORY_FILE, 2])  # warm-up: V8 optimises the hot wasm
+        raw = page.evaluate("([path, rounds]) => lab.personal(path, rounds)", [MEMORY_FILE, rounds])
+        raw["errors"] = errors
+        return raw
+    finally:
+        context.close()
+
+
+def summarise_personal(raw: dict, count: int, rounds: int) -> dict:
+    base, kept = np.array(raw["predict_ms"]["base"]), np.array(raw["predict_ms"]["kept"])
+    read_base, read_kept = raw["read_ms"]["base"], raw["read_ms"]["kept"]
+    out = {
+        "kept": raw["kept"], "digits": count, "rounds": rounds, "load_memory_ms": raw["load_ms"],
+        "base_p50_ms": pct(base, 50), "kept_p50_ms": pct(kept, 50),
+        "base_p95_ms": pct(base, 95), "kept_p95_ms": pct(kept, 95),
+        "read_time_ratio": pct(kept, 50) / pct(base, 50),
+        "ratio_paired_median": pct(kept / np.maximum(base, 1e-3), 50),
+        "read": {"inks": len(read_base), "base_p50_ms": pct(read_base, 50), "kept_p50_ms": pct(read_kept, 50),
+                 "ratio": pct(read_kept, 50) / pct(read_base, 50)},
+        "errors": raw["errors"],
+    }
+    out["verdicts"] = bars.verdicts("browser", {"personal": out})
+    return out
+
+
+def print_personal(r: dict) -> None:
+    print(f"\npersonal (issue 10), {r['kept']} examples kept, {r['digits']} digits x {r['rounds']} rounds, one digit at a time:")
+    print(f"  predict_proba p50: base {ms(r['base_p50_ms'])}, kept {ms(r['kept_p50_ms'])}: "
+          f"{r['read_time_ratio']:.3f}x (paired median {r['ratio_paired_median']:.3f}x)")
+    print(f"  digits.read p50 on {r['read']['inks']} inks: base {ms(r['read']['base_p50_ms'])}, "
+          f"kept {ms(r['read']['kept_p50_ms'])}: {r['read']['ratio']:.3f}x")
+    print(f"  loading the memory (from_bytes): {ms(r['load_memory_ms'])}; bars: {r['verdicts']}")
+
+
 # --- figures -------------------------------------------------------------------------------------------
 
 
@@ -628,6 +696,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-lighthouse", dest="lighthouse", action="store_false",
                         help=f"skip Lighthouse ({lighthouse.PACKAGE} through npm exec) on the page")
     parser.add_argument("--keep-root", action="store_true", help="keep the assembled temporary root (printed)")
+    parser.add_argument("--personal-rounds", type=int, default=3, help="passes over --digits for issue 10's figures (default 3)")
+    parser.add_argument("--only-personal", action="store_true",
+                        help="measure issue 10's figures only and update the \"personal\" key of --out")
     args = parser.parse_args(argv)
     if args.digits < 1 or args.loads < 1:
         parser.error("--digits and --loads must be at least 1")
@@ -653,12 +724,26 @@ def main(argv: list[str] | None = None) -> int:
     server = None
     try:
         assemble(root, x, inks)
+        write_memory(root, data, args.seed)
         server = Server(root, work / "serve.log")
         print(f"serving {root} at {server.url}", flush=True)
         guard = Guard()
         with sync_playwright() as p:
             browser = chromium.launch(p, *BLOCK_OUTSIDE)
             try:
+                if args.only_personal:
+                    print(f"personal: {PERSONAL_KEPT} examples kept vs the base network, in the page ...", flush=True)
+                    personal = summarise_personal(run_personal(browser, guard, server, args.digits, args.personal_rounds),
+                                                  args.digits, args.personal_rounds)
+                    print_personal(personal)
+                    report = json.loads(args.out.read_text()) if args.out.exists() else {"bench": "browser"}
+                    report["personal"] = {"date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                                          "command": shlex.join(sys.orig_argv), **personal}
+                    tmp = args.out.with_name(args.out.name + ".tmp")
+                    tmp.write_text(json.dumps(report, indent=1) + "\n")
+                    tmp.replace(args.out)
+                    print(f"wrote the \"personal\" key of {args.out}")
+                    return 0
                 print("the whole path: pen lifted -> answer, this page and an onnxruntime-web page ...", flush=True)
                 t0 = time.perf_counter()
                 path = whole_path.measure(lambda: new_context(browser, guard), wait_done,
@@ -678,6 +763,11 @@ def main(argv: list[str] | None = None) -> int:
                 lab = run_lab(browser, guard, server, args.digits)
                 phases["lab_s"] = round(time.perf_counter() - t0, 1)
                 phases["lab_steps_s"] = lab.pop("steps")
+                print(f"personal: {PERSONAL_KEPT} examples kept vs the base network ...", flush=True)
+                t0 = time.perf_counter()
+                personal = summarise_personal(run_personal(browser, guard, server, args.digits, args.personal_rounds),
+                                              args.digits, args.personal_rounds)
+                phases["personal_s"] = round(time.perf_counter() - t0, 1)
                 version = browser.version
                 if args.lighthouse:
                     print(f"Lighthouse ({lighthouse.PACKAGE}, desktop preset) ...", flush=True)
@@ -722,10 +812,12 @@ def main(argv: list[str] | None = None) -> int:
         "variants": lab["variants"],
         "whole_path": path,
         "lighthouse": audit if args.lighthouse else None,
+        "personal": personal,
         "lab_errors": lab["errors"],
     }
     print_table(report)
     whole_path.print_table(path)
+    print_personal(personal)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_name(args.out.name + ".tmp")
     tmp.write_text(json.dumps(report, indent=1) + "\n")

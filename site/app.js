@@ -4,6 +4,10 @@
 // on request, every layer's activations. The words are words.json's; every decision about
 // digits is Python's (site/digits/).
 //
+// "Wrong? It's a ..." (#teach): a correction of the selected digit goes to the worker, which keeps
+// it (in this browser only) and reads through it from then on; the canvas is read again at once.
+// #taught, #forget, #export-memory and #import-memory show and manage what was learned.
+//
 // One reading at a time goes to the worker; ink that changes meanwhile waits, and only the
 // latest waiting ink is read (a reading of ink already replaced would be thrown away anyway).
 
@@ -26,6 +30,7 @@ let ready = false;
 let busy = false; // a reading is in the worker
 let waiting = null; // the latest ink that changed while it was busy (or before Python was ready)
 let layersShown = null; // "version/index" of the layer pictures on the page
+let learned = null; // the label just taught: the next reading's verdict says it was learned
 window.digitsTimings = []; // the last readings' timings (bench/browser.py reads them)
 
 // --- words -----------------------------------------------------------------------------------
@@ -101,7 +106,9 @@ function show(answer, scale) {
   const found = answer.digits || [];
   prediction.textContent = answer.text || "";
   prediction.classList.toggle("unsure", Boolean(answer.unsure));
-  verdict.textContent = answer.error ? say("verdict.failed", { error: answer.error }) : explain(found);
+  const note = learned === null ? "" : `${say("teach.learned", { label: learned })} `;
+  learned = null;
+  verdict.textContent = answer.error ? say("verdict.failed", { error: answer.error }) : note + explain(found);
   verdict.classList.toggle("unsure", Boolean(answer.unsure));
   const buttons = found.length > 1 ? found.map((d, i) => {
     const button = document.createElement("button");
@@ -114,6 +121,7 @@ function show(answer, scale) {
   choices.replaceChildren(...buttons);
   choices.hidden = !buttons.length;
   select(0);
+  enableTeach(found.length > 0);
   pad.mark(found.map((d) => ({ left: d.box[0], top: d.box[1], right: d.box[2], bottom: d.box[3], label: d.label, unsure: d.unsure })), scale);
   const pythonMs = answer.ms ? answer.ms.to_numpy + answer.ms.read : 0;
   timing.textContent = found.length ? say("timing", { ms: Math.round(pythonMs) }) : "";
@@ -145,6 +153,7 @@ function readNext() {
 }
 
 $("canvas").addEventListener("ink", ({ detail }) => {
+  if (detail.version !== reading?.version) enableTeach(false); // a correction would name the old drawing
   if (ready && !busy) send(detail);
   else waiting = detail; // drawn while Python starts or reads: read once it is free
 });
@@ -163,6 +172,10 @@ worker?.addEventListener("message", ({ data }) => {
     readNext();
   } else if (data.type === "layers") {
     drawLayers(data);
+  } else if (data.type === "memory") {
+    remembered(data);
+  } else if (data.type === "memory-file") {
+    download(data.bytes);
   }
 });
 
@@ -205,6 +218,114 @@ layers.addEventListener("toggle", () => {
   if (layers.open) askLayers();
 });
 
+// --- teaching: what this person corrects, kept on this device ---------------------------------------
+
+const teach = $("teach");
+const teachButtons = [...teach.querySelectorAll("button[data-digit]")];
+const taught = $("taught");
+const forgetButton = $("forget");
+const forgetAsk = $("forget-ask");
+const exportButton = $("export-memory");
+const importInput = $("import-memory");
+const memoryMessage = $("memory-message");
+let changing = false; // a change of the memory is in the worker: one at a time
+
+function enableTeach(on) {
+  const focused = teach.contains(document.activeElement);
+  for (const button of teachButtons) button.disabled = !on;
+  if (focused && !on) $("canvas").focus({ preventScroll: true }); // not lost to the page's body
+}
+
+function showTaught(count) {
+  taught.dataset.count = String(count);
+  taught.textContent = count === 0 ? say("teach.none") : count === 1 ? say("teach.one") : say("teach.many", { count });
+  const focused = document.activeElement;
+  forgetButton.disabled = exportButton.disabled = count === 0;
+  if (count === 0 && (focused === forgetButton || focused === exportButton || forgetAsk.contains(focused)))
+    $("canvas").focus({ preventScroll: true });
+  if (count === 0) askForget(false);
+}
+
+function notStored(data) {
+  if (data.stored === false) memoryMessage.textContent = say("teach.not_kept", { error: data.storeError });
+}
+
+window.digitsPage.words.then(() => {
+  for (const button of teachButtons) button.setAttribute("aria-label", say("teach.button", { digit: button.dataset.digit }));
+}, () => {}); // no words: boot.js shows the error
+
+teachButtons.forEach((button) => button.addEventListener("click", () => {
+  const digit = reading?.digits?.[selected];
+  if (!digit || changing || button.disabled) return;
+  changing = true;
+  worker.postMessage({ type: "teach", version: reading.version, index: selected, label: Number(button.dataset.digit) });
+}));
+
+// The worker's answer to teach, forget or import (or news of another tab's change): the count, a
+// message where one is due, and the canvas read again through the memory as it is now.
+function remembered(data) {
+  changing = false;
+  showTaught(data.count);
+  if (data.reason === "teach") {
+    if (data.error) memoryMessage.textContent = say("teach.stale");
+    else { memoryMessage.textContent = ""; learned = data.label; }
+  } else if (data.reason === "forget") {
+    memoryMessage.textContent = say("teach.forgot");
+  } else if (data.reason === "import") {
+    memoryMessage.textContent = data.error
+      ? say("teach.import_refused", { file: data.name, error: data.error.replace(/\.$/, "") })
+      : say("teach.imported", { count: data.count, file: data.name });
+  } else if (data.reason === "elsewhere") {
+    memoryMessage.textContent = say("teach.elsewhere");
+  }
+  notStored(data);
+  if (!data.error && pad.strokes) pad.emit(); // the drawing, read again as the memory now reads it
+}
+
+// Forget asks first, in the page: the button gives way to "Forget 12 digits? Yes / No".
+function askForget(open) {
+  const count = Number(taught.dataset.count);
+  $("forget-question").textContent = count === 1 ? say("teach.forget_ask_one") : say("teach.forget_ask", { count });
+  const was = !forgetAsk.hidden;
+  forgetAsk.hidden = !open;
+  forgetButton.hidden = open;
+  if (open) $("forget-no").focus();
+  else if (was && forgetAsk.contains(document.activeElement)) (forgetButton.disabled ? $("canvas") : forgetButton).focus();
+}
+forgetButton.addEventListener("click", () => askForget(true));
+$("forget-no").addEventListener("click", () => askForget(false));
+$("forget-yes").addEventListener("click", () => {
+  if (changing) return;
+  changing = true;
+  askForget(false);
+  worker.postMessage({ type: "forget" });
+});
+forgetAsk.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  event.preventDefault(); // Escape says No here; it does not clear the canvas
+  askForget(false);
+});
+
+exportButton.addEventListener("click", () => worker.postMessage({ type: "export" }));
+
+function download(bytes) {
+  const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
+  const link = Object.assign(document.createElement("a"), { href: url, download: say("teach.file") });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+importInput.addEventListener("change", async () => {
+  const file = importInput.files?.[0];
+  importInput.value = ""; // the same file may be chosen again
+  if (!file || changing) return;
+  changing = true;
+  const bytes = await file.arrayBuffer();
+  worker.postMessage({ type: "import", bytes, name: file.name }, [bytes]);
+});
+
 // The last reading's stages timed one by one, and what reached Python (bench/browser.py, tests).
 window.digitsPage.profile = () => new Promise((resolve) => {
   const answer = ({ data }) => {
@@ -220,6 +341,8 @@ window.digitsPage.profile = () => new Promise((resolve) => {
 
 worker?.addEventListener("message", ({ data }) => {
   if (data.type !== "ready") return;
+  showTaught(data.taught || 0);
+  notStored(data);
   const facts = data.facts;
   let text = say("facts.model", { parameters: facts.parameters.toLocaleString("en"),
                                    megamacs: (facts.multiply_adds / 1e6).toFixed(1) });

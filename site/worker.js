@@ -8,11 +8,16 @@
 // page -> worker   {type: "read", version, width, height, ink, points, lengths, sent}
 //                  {type: "layers", version, index}
 //                  {type: "profile"}                        (bench: the last reading's stages)
+//                  {type: "teach", version, index, label}   (digit `index` of reading `version` was a `label`)
+//                  {type: "forget"} / {type: "export"} / {type: "import", bytes, name}
 // Once ready, the worker reads a made-up digit a few times (worker.py's warm_up) while idle.
 // worker -> page   {type: "bytes", received, file}          (while anything downloads)
 //                  {type: "stage", key}                     (a step of the start is done)
 //                  {type: "failed", kind, message?, detail} (kind: "runtime" | "code" | "weights")
-//                  {type: "ready", facts, resources}
+//                  {type: "ready", facts, resources, taught}
+//                  {type: "memory", reason, count, label?, error?, stored}  (after teach, forget, import,
+//                                                           or another tab of this site changed it)
+//                  {type: "memory-file", bytes}             (the answer to export)
 //                  {type: "reading", ...worker.py's read(), timing} / {type: "reading", version, error}
 //                  {type: "layers", version, index, pictures} / {type: "profile", ...}
 import { loadPyodide } from "./vendor/pyodide/pyodide.mjs";
@@ -26,6 +31,7 @@ export const PYTHON_FILES = [
   "digits/cnn.py",
   "digits/group.py",
   "digits/machine.py",
+  "digits/personal.py",
   "digits/preprocess.py",
   "digits/segment.py",
   "digits/winograd.py",
@@ -85,6 +91,53 @@ self.fetch = async (input, init) => {
   return response;
 };
 
+// --- what this person taught, kept in this browser -------------------------------------------------
+// The memory file (digits/personal.py's format: the corrected 28x28 digits and their labels, not
+// one network's features of them, so a retrained network reads them too) is kept in IndexedDB,
+// which is this site's alone in this browser and works offline; it is written after every change
+// and read at start-up. Nothing is ever sent anywhere. Other tabs of the site hear of a change on
+// a BroadcastChannel and load the new memory, so two open tabs do not overwrite each other's.
+const DB = "digits";
+const STORE = "memory";
+const KEY = "personal";
+let storeFailed = ""; // why the memory cannot be kept (private browsing, storage off), if so
+
+function database() {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(DB, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+async function stored(write) { // write: the bytes to keep; without: the bytes kept (or null)
+  const db = await database();
+  try {
+    return await new Promise((resolve, reject) => {
+      const transaction = db.transaction(STORE, write ? "readwrite" : "readonly");
+      const request = write ? transaction.objectStore(STORE).put(write, KEY) : transaction.objectStore(STORE).get(KEY);
+      transaction.oncomplete = () => resolve(write ? true : request.result ?? null);
+      transaction.onerror = transaction.onabort = () => reject(transaction.error || request.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+const keptMemory = stored().catch((error) => { storeFailed = String(error?.message || error); return null; });
+const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("digits-memory") : null;
+
+async function keep() {
+  try {
+    await stored(call("memory"));
+    storeFailed = "";
+    channel?.postMessage({ type: "changed" });
+  } catch (error) {
+    storeFailed = String(error?.message || error);
+  }
+}
+
 // --- start-up -------------------------------------------------------------------------------------
 
 async function getText(path) {
@@ -128,10 +181,16 @@ async function start() {
     post({ type: "failed", kind: "weights", message: started.error });
     return;
   }
+  // What was taught on earlier visits. A file this code cannot read (none should exist) is left in
+  // storage untouched, for a later version of the site, and the page starts with nothing taught.
+  const kept = await keptMemory;
+  const loaded = kept ? call("load_memory", kept) : { count: 0 };
+  if (loaded.error) console.warn("the kept memory was not loaded:", loaded.error);
   stage("net");
   // Everything this worker downloaded, for the service worker's offline copy.
   const resources = performance.getEntriesByType("resource").map((entry) => entry.name);
-  post({ type: "ready", facts: started.facts, resources: [self.location.href, ...resources] });
+  post({ type: "ready", facts: started.facts, resources: [self.location.href, ...resources], taught: loaded.count,
+         stored: !storeFailed, storeError: storeFailed });
   warmUp();
 }
 
@@ -184,9 +243,38 @@ function answer(message) {
     }
   } else if (message.type === "profile") {
     post({ type: "profile", ...call("profile") });
+  } else if (message.type === "export") {
+    const bytes = call("memory");
+    post({ type: "memory-file", bytes }, [bytes.buffer]);
+  } else {
+    return remember(message);
   }
 }
 
+// Teach, forget, import: the memory changes, is stored, and then the page hears of it (so a
+// reload right after finds it kept).
+async function remember(message) {
+  let result;
+  if (message.type === "teach") result = call("teach", message.version, message.index, message.label);
+  else if (message.type === "forget") result = call("forget");
+  else if (message.type === "import") result = call("load_memory", new Uint8Array(message.bytes));
+  else return;
+  if (!result.error) await keep();
+  post({ type: "memory", reason: message.type, label: message.label, name: message.name, ...result,
+         stored: !storeFailed, storeError: storeFailed });
+}
+
+channel?.addEventListener("message", () => started.then(async () => {
+  if (!py) return;
+  const kept = await stored().catch(() => null);
+  const result = kept ? call("load_memory", kept) : call("forget");
+  if (!result.error) post({ type: "memory", reason: "elsewhere", ...result, stored: !storeFailed, storeError: storeFailed });
+}));
+
 // Messages that arrive while Python starts wait for it, in order.
 const started = start().catch((error) => post({ type: "failed", kind: "runtime", detail: String(error?.stack || error) }));
-self.addEventListener("message", ({ data }) => { started.then(() => py && answer(data)); });
+// One after another: a memory change waits for its storage before the next message is answered.
+let queue = Promise.resolve();
+self.addEventListener("message", ({ data }) => {
+  queue = queue.then(() => started).then(() => py && answer(data)).catch((error) => console.error(error));
+});

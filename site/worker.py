@@ -9,6 +9,13 @@ page, and every decision about digits lives in ``digits/``.
     layers(index) -> every layer's output for digit ``index`` of the last reading, as pictures
     warm_up() -> ms: one reading of a made-up digit, in idle time after start()
     profile() -> the last reading's stages timed one by one (for bench/browser.py)
+    teach(version, index, label) -> {"count"}: digit ``index`` of reading ``version`` was a ``label``
+    forget() -> {"count": 0}; memory() -> the memory file's bytes (Personal.to_bytes())
+    load_memory(data) -> {"count"} or {"error": why}: a memory file (stored or imported) replaces the memory
+
+What this person taught (``digits.personal``) is read through: every reading goes through
+``personal``, which is the network's own reading until something is taught. worker.js keeps the
+memory file in the browser's storage and hands it back here at start-up.
 """
 
 from __future__ import annotations
@@ -21,13 +28,16 @@ import numpy as np
 import digits
 import pictures
 from digits import cnn
+from digits.personal import MemoryFormatError, Personal
 
 WEIGHTS = "model/digits.npz"
 
 # The page's state: what start() and read() leave for the calls after them.
 words: dict = {}  # words.json
 net: cnn.Net | None = None
-last: digits.Reading | None = None  # the latest reading, for layers()
+personal: Personal | None = None  # the net and what this person taught it; every reading goes through it
+last: digits.Reading | None = None  # the latest reading, for layers() and teach()
+last_version = -1  # ... the page's version of the ink it read
 last_ink: np.ndarray | None = None  # ... the ink it was read from, and its strokes, for profile()
 last_strokes: list[np.ndarray] = []
 
@@ -35,7 +45,7 @@ last_strokes: list[np.ndarray] = []
 def start(words_json: str, weights, status: int, reason: str, offline: bool) -> dict:
     """Build the network from the weights' bytes (a JS Uint8Array, or None if they did not
     arrive: then ``status``/``reason`` say why and ``offline`` whether the browser is offline)."""
-    global words, net
+    global words, net, personal
     words = json.loads(words_json)
     failed = words["failed"]
     try:
@@ -52,6 +62,7 @@ def start(words_json: str, weights, status: int, reason: str, offline: bool) -> 
     except cnn.WeightsError as e:
         return {"error": failed["weights"].format(reason=e)}
     net = loaded
+    personal = Personal(net)
     accuracy = net.meta.get("test_accuracy")
     return {"facts": {"parameters": int(net.parameters), "multiply_adds": int(net.multiply_adds),
                       "test_accuracy": accuracy if isinstance(accuracy, int | float) else None}}
@@ -67,14 +78,15 @@ def strokes_of(points, lengths) -> list[np.ndarray]:
 
 def read(version: int, ink, width: int, height: int, points, lengths) -> dict:
     """The ink (a JS Uint8Array of coverage 0..255, row-major) -> what the page shows."""
-    global last, last_ink, last_strokes
+    global last, last_version, last_ink, last_strokes
     t0 = time.perf_counter()
     pixels = np.frombuffer(ink.to_bytes(), np.uint8).reshape(height, width)
     image = pixels.astype(np.float32) / 255
     strokes = strokes_of(points, lengths)
     last_ink, last_strokes = image, strokes
     t1 = time.perf_counter()
-    last = digits.read(image, net, strokes=strokes)
+    last = digits.read(image, personal, strokes=strokes)
+    last_version = version
     t2 = time.perf_counter()
     found = [{"label": d.label, "probabilities": d.probabilities, "unsure": d.unsure, "runner_up": d.runner_up,
               "doubt": d.doubt, "reason": getattr(d, "reason", ""), "box": [int(v) for v in d.box], "preview": pictures.grey(d.image).reshape(-1)}
@@ -93,7 +105,7 @@ def warm_up() -> float:
     image = (np.abs(np.hypot(rows - 150, cols - 200) - 70) < 9).astype(np.float32)
     angles = np.linspace(0, 2 * np.pi, 40, dtype=np.float32)
     strokes = [np.stack([200 + 70 * np.cos(angles), 150 + 70 * np.sin(angles)], 1)]
-    reading = digits.read(image, net, strokes=strokes)
+    reading = digits.read(image, personal, strokes=strokes)
     for d in reading.digits:
         pictures.grey(d.image)
     return (time.perf_counter() - start) * 1e3
@@ -123,10 +135,44 @@ def profile() -> dict:
     images = np.array([digits.to_mnist(c.ink) for c in candidates], np.float32).reshape(-1, 28, 28)
     t2 = time.perf_counter()
     if len(images):
-        net.predict_proba(images)
+        personal.predict_proba(images)
     t3 = time.perf_counter()
     points = np.concatenate(last_strokes) if last_strokes else np.zeros((0, 2), np.float32)
     return {"pieces": len(pieces), "candidates": len(candidates),
             "segment": (t1 - t0) * 1e3, "to_mnist": (t2 - t1) * 1e3, "net": (t3 - t2) * 1e3,
             "ink_shape": list(last_ink.shape), "strokes": len(last_strokes), "points": len(points),
             "points_box": [float(v) for v in (*points.min(0), *points.max(0))] if len(points) else []}
+
+
+# --- what this person taught -------------------------------------------------------------------
+
+
+def teach(version: int, index: int, label: int) -> dict:
+    """Digit ``index`` of the reading of ink ``version`` is a ``label``: keep it, as the network
+    saw it. A reading that is no longer the latest (the ink changed since) teaches nothing."""
+    if last is None or version != last_version or not 0 <= index < len(last.digits) or not 0 <= label <= 9:
+        return {"error": "stale", "count": len(personal)}
+    personal.learn(last.digits[index].image[None], [label])
+    return {"count": len(personal)}
+
+
+def forget() -> dict:
+    personal.forget()
+    return {"count": 0}
+
+
+def memory() -> np.ndarray:
+    """The memory file (digits.personal's format) as uint8: worker.js stores it and the page exports it."""
+    return np.frombuffer(personal.to_bytes(), np.uint8)
+
+
+def load_memory(data) -> dict:
+    """A memory file's bytes (a JS Uint8Array): it replaces the memory, features recomputed with
+    this network. Bad bytes change nothing and say why (MemoryFormatError's words)."""
+    global personal
+    try:
+        loaded = Personal.from_bytes(net, data.to_bytes())
+    except MemoryFormatError as e:
+        return {"error": str(e), "count": len(personal)}
+    personal = loaded
+    return {"count": len(personal)}
