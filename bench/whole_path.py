@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.pen import one_piece, strokes_of
+from training.strokes import centred, one_piece, trace
 
 PROBE = """(() => {
   // bench/whole_path.py: when the pen is lifted, when the answer is in the DOM, when it is painted.
@@ -69,11 +69,8 @@ def pick(x_test, y_test, count: int, seed: int) -> list[np.ndarray]:
 
 def placed(image: np.ndarray, box: dict, height: float, cx: float, cy: float) -> list[list[tuple[float, float]]]:
     """An MNIST image's strokes in page coordinates: `height` of the canvas tall, centred at (cx, cy)."""
-    rows, cols = np.nonzero(image >= 110)
-    scale = height * box["height"] / (rows.max() - rows.min() + 1)
-    r0, c0 = (rows.max() + rows.min()) / 2, (cols.max() + cols.min()) / 2
     x0, y0 = box["x"] + cx * box["width"], box["y"] + cy * box["height"]
-    return [[(x0 + (c - c0) * scale, y0 + (r - r0) * scale) for r, c in path] for path in strokes_of(image)]
+    return [[(float(x), float(y)) for x, y in path] for path in centred(trace(image), height * box["height"], x0, y0)]
 
 
 def stroke(page, points) -> None:

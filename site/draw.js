@@ -121,6 +121,10 @@ function changed() {
 // --- pointer input -----------------------------------------------------------------------------
 
 function point(event) {
+  // The layout may have changed since the last resize() (a pointer event can come before the
+  // ResizeObserver's callback): bring the stroke to the new geometry first, so that every point
+  // of it is in one.
+  resize();
   const rect = canvas.getBoundingClientRect();
   return [event.clientX - rect.left, event.clientY - rect.top];
 }
@@ -236,9 +240,13 @@ function resize() {
   const w = rect.width, h = rect.height;
   if (!w || !h || (w === size.w && h === size.h)) return;
   const dpr = window.devicePixelRatio || 1;
-  if (size.w && strokes.length) {
+  if (size.w && (strokes.length || current)) {
+    // The stroke being drawn too: its next points arrive in the new geometry, and a stroke half
+    // in the old one would bend (a 1 drawn across a resize became a Z).
     const k = Math.min(w / size.w, h / size.h);
-    strokes = strokes.map((points) => points.map(([x, y]) => [x * k, y * k]));
+    const scaled = (points) => points.map(([x, y]) => [x * k, y * k]);
+    strokes = strokes.map(scaled);
+    if (current) current.points = scaled(current.points);
   }
   size = { w, h };
   for (const c of [canvas, overlay]) {

@@ -22,7 +22,6 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-
 HIDDEN = 192  # the dense layer: room to tell digits from non-digits as well (a few % of the multiply-adds)
 
 

@@ -306,3 +306,19 @@ def draw_number(digits: list[list[np.ndarray]], rng: np.random.Generator, touch:
     every = [(s - [0, (lo[1] + hi[1]) / 2]) * k + [0, (lo[1] + hi[1]) / 2] + offset for s in every]
     every = [s.astype(np.float32) for s in every]
     return paint(every, (h, w), pen), every
+
+
+def one_piece(digit: np.ndarray, level: int = 110) -> bool:
+    """Is a (28, 28) uint8 scan's ink one 8-connected piece (drawn without lifting much)?"""
+    from skimage.measure import label
+
+    return int(label(digit >= level, connectivity=2).max()) == 1
+
+
+def centred(strokes: list[np.ndarray], height: float, cx: float, cy: float) -> list[np.ndarray]:
+    """Strokes scaled to ``height`` tall, their bounding box centred at (cx, cy): where a test or a
+    benchmark moves the mouse."""
+    points = np.concatenate(strokes)
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    k = height / max(float(hi[1] - lo[1]), 1e-6)
+    return [(s - (lo + hi) / 2) * k + np.array([cx, cy]) for s in strokes]

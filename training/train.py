@@ -48,6 +48,7 @@ class Settings:
     pen_share: float = 0.3  # share of training digits shown redrawn with the page's pen instead of scanned
     pen_variants: int = 2  # pen drawings made of each training digit (each epoch picks one)
     nondigits: int = 4000  # non-digit drawings taught with a uniform target (0 = none)
+    start_from: str | None = None  # a model.keras of the same network to start from (fine-tuning), else random
     pairs: int = 3000  # pairs of touching digits read as one piece, taught with a uniform target (0 = none)
 
 
@@ -170,6 +171,8 @@ def train(s: Settings) -> dict:
 
     # 2. Build the network: AdamW, linear warm-up then cosine decay to zero.
     net = model.build(s.dropout)
+    if s.start_from:  # fine-tuning: the same network, from a finished run's weights
+        net.set_weights(keras.models.load_model(s.start_from).get_weights())
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=s.learning_rate / 100,
         warmup_target=s.learning_rate,
@@ -245,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="pen drawings made of each training digit, cached (default %(default)s)")
     p.add_argument("--nondigits", type=int, default=defaults.nondigits,
                    help="non-digit drawings taught with a uniform target, 0 = none (default %(default)s)")
+    p.add_argument("--start-from", default=None, help="fine-tune: start from this model.keras (same network) instead of random weights")
+    p.add_argument("--warmup-epochs", type=int, default=defaults.warmup_epochs, help="epochs of linear warm-up (default %(default)s)")
     p.add_argument("--pairs", type=int, default=defaults.pairs,
                    help="touching pairs of digits read as one piece, taught with a uniform target (default %(default)s)")
     a = p.parse_args(argv)
@@ -252,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         epochs=a.epochs, batch_size=a.batch_size, learning_rate=a.learning_rate, seed=a.seed,
         subset=a.subset, target=a.target, out=a.out, mnist=a.mnist,
         pen_share=a.pen_share, pen_variants=a.pen_variants, nondigits=a.nondigits, pairs=a.pairs,
+        start_from=a.start_from, warmup_epochs=a.warmup_epochs,
     )
     from training.data import DatasetError
 

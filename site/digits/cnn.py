@@ -34,6 +34,7 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -280,10 +281,33 @@ class Net:
     def predict(self, x, workers: int | None = None) -> np.ndarray:
         return self.predict_proba(x, workers).argmax(axis=1)
 
-    def _run(self, h: np.ndarray) -> np.ndarray:
-        for layer in self.layers:
+    def _run(self, h: np.ndarray, layers: list[Layer] | None = None) -> np.ndarray:
+        for layer in self.layers if layers is None else layers:
             h = layer(h)
         return h
+
+    # The network split at its last dense layer, for readers of what it has learned to see
+    # (digits.personal compares a drawing with the ones a person taught): head(features(x)) is
+    # predict_proba(x), one pass, no layer run twice.
+
+    @cached_property  # each reading asks: look once, the layers do not change after load
+    def head_start(self) -> int:
+        """Index of the last dense layer: the layers before it make the features, the rest the head."""
+        return max(i for i, layer in enumerate(self.layers) if layer.type == "dense")
+
+    def features(self, x) -> np.ndarray:
+        """(N, 28, 28) float in 0..1 (or one (28, 28)) -> (N, D) float32: the input of the last dense layer."""
+        x, body = as_images(x), self.layers[: self.head_start]
+        if not len(x):
+            return np.zeros((0, body[-1].shape[0]), np.float32)
+        if len(x) <= CHUNK:  # a digit, a number: one pass, nothing to join
+            return self._run(x, body).astype(np.float32, copy=False)
+        parts = [self._run(x[start : start + CHUNK], body) for start in range(0, len(x), CHUNK)]
+        return np.concatenate(parts).astype(np.float32, copy=False)
+
+    def head(self, features: np.ndarray) -> np.ndarray:
+        """(N, D) features -> (N, 10) float32 probabilities, as predict_proba would give."""
+        return self._run(np.asarray(features, np.float32), self.layers[self.head_start :]).astype(np.float32, copy=False)
 
     @property
     def multiply_adds(self) -> int:
