@@ -26,6 +26,7 @@ export const PYTHON_FILES = [
   "digits/cnn.py",
   "digits/group.py",
   "digits/machine.py",
+  "digits/personal.py",
   "digits/preprocess.py",
   "digits/segment.py",
   "digits/winograd.py",
