@@ -31,6 +31,7 @@ let busy = false; // a reading is in the worker
 let waiting = null; // the latest ink that changed while it was busy (or before Python was ready)
 let layersShown = null; // "version/index" of the layer pictures on the page
 let learned = null; // the label just taught: the next reading's verdict says it was learned
+const scales = new Map(); // ink version -> its scale (ink pixels per CSS pixel), for the boxes
 window.digitsTimings = []; // the last readings' timings (bench/browser.py reads them)
 
 // --- words -----------------------------------------------------------------------------------
@@ -131,8 +132,6 @@ function show(answer, scale) {
 }
 
 // --- to and from the worker --------------------------------------------------------------------
-
-const scales = new Map(); // version -> the ink's scale, for the boxes
 
 function send(detail) {
   busy = true;

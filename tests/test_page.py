@@ -374,7 +374,7 @@ def test_second_visit_works_offline(session, mnist):
     ("what", "path", "body", "expected"),
     [
         ("missing weights", "**/model/digits.npz", None, "weights"),
-        ("corrupt weights", "**/model/digits.npz", b"PK\x03\x04 this is not a weight file", "corrupt"),
+        ("corrupt weights", "**/model/digits.npz", b"PK\x03\x04 this is not a weight file", "weight data is"),
         ("runtime fails to load", "**/vendor/pyodide/pyodide.asm.wasm", None, "Python runtime failed to load"),
         ("broken page code", "**/digits/segment.py", b"def segment(:\n", "Python code failed to start"),
     ],
