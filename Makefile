@@ -48,6 +48,7 @@ export: $(VENV)/.installed  ## re-export site/model/ from runs/latest without re
 bench: $(VENV)/.installed runtime browser  ## run every benchmark (~10 min) into bench/results/, then rewrite the README's tables (docs.render)
 	$(PY) -m bench.cpython
 	$(PY) -m bench.reading
+	$(PY) -m bench.personal
 	$(PY) -m bench.browser
 	$(PY) -m docs.render
 

@@ -188,7 +188,8 @@ def export(s: ExportSettings) -> dict:
     run_info = json.loads((run / "run.json").read_text()) if (run / "run.json").exists() else {}
     if run_info.get("meets_target") is False:
         raise ExportError(f"{run}/run.json says this run missed its accuracy target; nothing written")
-    min_accuracy = s.min_accuracy if s.min_accuracy is not None else run_info.get("settings", {}).get("target", DEFAULT_FLOOR)
+    judged = run_info.get("judged", {}).get("target")  # a run re-judged against a changed target says so
+    min_accuracy = s.min_accuracy if s.min_accuracy is not None else judged or run_info.get("settings", {}).get("target", DEFAULT_FLOOR)
     trained = keras.models.load_model(run / "model.keras")
     mnist = data.load(s.mnist)
     x_test = mnist.x_test.astype(np.float32) / 255.0

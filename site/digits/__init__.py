@@ -29,12 +29,12 @@ __all__ = ["Box", "Digit", "NOT_A_DIGIT_BELOW", "Reading", "UNSURE_BELOW", "grou
 # A digit whose top probability is below this is marked unsure. Calibrated by bench/reading.py on
 # one half of the pen-drawn MNIST test digits (the largest threshold leaving nearly all of them
 # sure); its figures on the other half are in bench/results/reading.json and the README.
-UNSURE_BELOW = 0.97
+UNSURE_BELOW = 0.8
 
 # A piece whose top probability is below this is "not a digit": the network was taught to spread
 # its probability evenly over non-digit drawings (letters, shapes, scribbles). Calibrated by
 # bench/reading.py on pen-drawn digits, so that almost no real digit falls below it.
-NOT_A_DIGIT_BELOW = 0.5
+NOT_A_DIGIT_BELOW = 0.25
 
 # A wide piece is read as touching digits only if the network is less sure than this of it as one
 # digit (and surer of every part): a wide but well-formed 2 or 7 stays whole.
