@@ -396,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
         display_root = root
     try:
         signal.signal(signal.SIGTERM, stop)
+        # Ctrl-C stops it even when started as a background job, which inherits SIGINT ignored
+        # (and Python then leaves it ignored): that server could only be killed.
+        signal.signal(signal.SIGINT, stop)
         # The line start() below waits for (URL_LINE): the address, once the socket listens.
         print(f"Serving {display_root}/ at http://{shown_host}:{port}/  (Ctrl-C to stop)", flush=True)
         server.serve_forever(poll_interval=0.25)
