@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from test_strokes import distance_by_loop
 
 from digits import group as G
 from digits.preprocess import FLOOR
@@ -116,17 +117,6 @@ def components(cells: set[tuple[int, int]]) -> int:
     return count
 
 
-def distance_to_polyline(x: float, y: float, points: np.ndarray) -> float:
-    segments = list(zip(points[:-1], points[1:], strict=True)) or [(points[0], points[0])]
-    best = math.inf
-    for (ax, ay), (bx, by) in segments:
-        dx, dy = bx - ax, by - ay
-        length2 = dx * dx + dy * dy
-        t = 0.0 if length2 == 0 else min(1.0, max(0.0, ((x - ax) * dx + (y - ay) * dy) / length2))
-        best = min(best, math.hypot(x - ax - t * dx, y - ay - t * dy))
-    return best
-
-
 @FAST
 @given(points=arrays(np.float64, st.tuples(st.integers(1, 8), st.just(2)), elements=st.floats(0, 59.99)),
        cell=st.integers(1, 6))
@@ -139,7 +129,7 @@ def test_a_rasterised_stroke_is_an_unbroken_chain_of_the_cells_it_runs_through(p
     for x, y in points:
         assert (int(y // cell), int(x // cell)) in cells  # every point's cell
     for r, c in cells:  # and only cells the stroke passes through
-        assert distance_to_polyline((c + 0.5) * cell, (r + 0.5) * cell, points) <= cell * math.sqrt(0.5) + 1e-9
+        assert distance_by_loop((c + 0.5) * cell, (r + 0.5) * cell, points) <= cell * math.sqrt(0.5) + 1e-9
 
 
 def test_where_strokes_cross_the_later_one_wins():
