@@ -159,17 +159,24 @@ def top_confidence(reading) -> float:
     return min((d.confidence for d in reading.digits), default=1.0)
 
 
+def doubted_by_strokes(reading) -> bool:
+    """Is a digit of the reading unsure whatever its confidence: its strokes touch another digit's,
+    or it has a mark apart (``group.Grouping.doubtful``)?"""
+    return any(d.unsure and d.reason == "unsure" and d.confidence >= digits.UNSURE_BELOW for d in reading.digits)
+
+
 def measure_pen_singles(net, traced, y, seed):
     """MNIST test digits traced and drawn with the page's pen on a canvas, read by digits.read
     with their strokes (and, for comparison, from the pixels alone)."""
     rng = np.random.default_rng(seed)
-    right, right_pixels, confidence, failures, inks, gallery = [], [], [], [], [], []
+    right, right_pixels, confidence, structural, failures, inks, gallery = [], [], [], [], [], [], []
     for strokes_28, label in zip(traced, y, strict=True):
         ink, drawn = pen_strokes.draw(strokes_28, rng)
         reading = digits.read(ink, net, strokes=drawn)
         right.append(reading.text == str(label))
         right_pixels.append(digits.read(ink, net).text == str(label))
         confidence.append(top_confidence(reading) if reading.digits else 0.0)  # blank: as doubted as can be
+        structural.append(doubted_by_strokes(reading))
         if not right[-1]:
             failures.append({"truth": int(label), "read": str(reading), "index": len(right) - 1,
                              "confidence": round(top_confidence(reading), 4)})
@@ -177,13 +184,13 @@ def measure_pen_singles(net, traced, y, seed):
                 gallery.append((ink, reading, int(label), len(right) - 1))
         if len(inks) < 300:
             inks.append((ink, drawn))
-    right, confidence = np.array(right), np.array(confidence)
+    right, confidence, structural = np.array(right), np.array(confidence), np.array(structural)
     return {
         "count": len(right),
         "accuracy": float(right.mean()),
         "pixels_only_accuracy": float(np.mean(right_pixels)),
         "failures": failures,
-    }, right, confidence, inks, gallery
+    }, right, confidence, structural, inks, gallery
 
 
 def plot_pen_errors(gallery, total: int, path: Path) -> None:
@@ -210,8 +217,9 @@ def plot_pen_errors(gallery, total: int, path: Path) -> None:
     save(fig, path)
 
 
-def calibrate_pen(right: np.ndarray, confidence: np.ndarray, seed: int) -> dict:
+def calibrate_pen(right: np.ndarray, confidence: np.ndarray, structural: np.ndarray, seed: int) -> dict:
     """UNSURE_BELOW and NOT_A_DIGIT_BELOW from pen-drawn digits: chosen on one half, reported on the other.
+    ``structural`` marks readings unsure whatever their confidence (``doubted_by_strokes``).
 
     Unsure: the largest threshold that leaves at least PEN_SURE of the calibration digits sure.
     Not a digit: the largest threshold below which at most PEN_REJECTED of them fall.
@@ -219,18 +227,19 @@ def calibrate_pen(right: np.ndarray, confidence: np.ndarray, seed: int) -> dict:
     order = np.random.default_rng(seed).permutation(len(right))
     cal, held = order[: len(order) // 2], order[len(order) // 2 :]
     grid = np.round(np.concatenate([np.arange(0.05, 0.9, 0.05), [0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999]]), 3)
-    sure_share = [(confidence[cal] >= t).mean() for t in grid]
+    sure_share = [((confidence[cal] >= t) & ~structural[cal]).mean() for t in grid]
     unsure = max([t for t, share in zip(grid, sure_share, strict=True) if share >= PEN_SURE], default=grid[0])
     rejected_share = [(confidence[cal] < t).mean() for t in grid]
     not_a_digit = max([t for t, share in zip(grid, rejected_share, strict=True) if share <= PEN_REJECTED], default=0.0)
 
     def figures(idx):
-        sure, wrong = confidence[idx] >= unsure, ~right[idx]
+        sure, wrong = (confidence[idx] >= unsure) & ~structural[idx], ~right[idx]
         return {
             "read_unsure_or_blank": float((~sure).mean()),
             "rejected_as_not_a_digit": float((confidence[idx] < not_a_digit).mean()),
             "errors_flagged": float((~sure & wrong).sum() / wrong.sum()) if wrong.any() else 1.0,
             "sure_accuracy": float(right[idx][sure].mean()) if sure.any() else 1.0,
+            "doubted_by_strokes": float(structural[idx].mean()),
         }
 
     return {
@@ -314,9 +323,9 @@ def measure_pen(net, x, y, args) -> tuple[dict, float]:
     time of reading one such digit with its strokes."""
     traced = pen.traced(x, "test10000")
     count = min(args.pen_digits, len(x))
-    pen_singles, pen_right, pen_confidence, pen_inks, gallery = measure_pen_singles(net, traced[:count], y[:count], args.seed + 5)
+    pen_singles, pen_right, pen_confidence, pen_structural, pen_inks, gallery = measure_pen_singles(net, traced[:count], y[:count], args.seed + 5)
     plot_pen_errors(gallery, len(pen_singles["failures"]), ROOT / "docs" / "img" / "pen-errors.png")
-    pen_unsure = calibrate_pen(pen_right, pen_confidence, args.seed + 6)
+    pen_unsure = calibrate_pen(pen_right, pen_confidence, pen_structural, args.seed + 6)
     pen_numbers = measure_pen_numbers(net, traced, y, args.pen_numbers, args.seed + 7, touch=False)
     pen_touching = measure_pen_numbers(net, traced, y, args.pen_numbers // 2, args.seed + 8, touch=True, lengths=(2, 2))
     pen_apart = measure_pen_numbers(net, traced, y, args.pen_numbers // 2, args.seed + 8, touch=False, lengths=(2, 2))

@@ -388,3 +388,38 @@ def test_choose_skips_strokes_that_are_in_no_candidate():
     grouping = G.Grouping(runs, [piece_for(1, 2)], 3)
     assert grouping.choose([[0.2]]) == [0]
     assert G.Grouping([], [], 4).choose([]) == []
+
+
+# --- doubt from the strokes ------------------------------------------------------------------------
+
+
+def test_touching_strokes_says_which_strokes_inks_touch():
+    strokes = FOUR + ONE  # the 4's strokes cross; the 1 stands apart
+    ink = drawn(strokes)
+    _, own = ownership(ink, strokes)
+    touch = G.touching_strokes(own, [0, 1, 2])
+    assert touch.tolist() == [[False, True, False], [True, False, False], [False, False, False]]
+    # in writing order: the same facts, rows and columns permuted
+    assert G.touching_strokes(own, [2, 0, 1]).tolist() == [[False, False, False], [False, False, True], [False, True, False]]
+
+
+def test_digits_whose_strokes_touch_are_doubtful_and_digits_apart_are_not():
+    # An upside-down V in two strokes meeting at the top: each stroke alone would read as a 1.
+    strokes = [line((150, 80), (110, 220)), line((150, 80), (190, 220))]
+    grouping = G.group(drawn(strokes), strokes)
+    apart = G.group(drawn(ZERO + ONE), ZERO + ONE)
+    assert {(0, 1), (1, 2)} <= set(grouping.runs)
+    split = [grouping.runs.index((0, 1)), grouping.runs.index((1, 2))]
+    assert grouping.doubtful(split) == set(split)
+    assert apart.doubtful(apart.choose([[0.99], [0.99]])) == set()
+
+
+def test_a_digit_with_a_dot_apart_is_doubtful_and_one_with_a_touching_tick_is_not():
+    hook = [line((120, 80), (160, 60), (200, 80), (200, 120), (160, 150), (160, 190))]
+    dot = [line((160, 230))]  # a "?": the hook, then a dot below it
+    question = G.group(drawn(hook + dot), hook + dot)
+    whole = question.runs.index((0, 2))
+    assert question.doubtful([whole]) == {whole}
+    tick = [line((150, 190), (170, 190))]  # a foot across the stem's end: one digit, touching
+    footed = G.group(drawn(hook + tick), hook + tick)
+    assert footed.doubtful([footed.runs.index((0, 2))]) == set()

@@ -531,3 +531,15 @@ def test_any_strokes_with_any_ink_read_without_error(case, random_net):
 @given(strokes=stroke_lists, ink=inks)
 def test_any_strokes_with_degenerate_inks_read_without_error(strokes, ink, random_net):
     check_reading(digits.read(ink, random_net, strokes=strokes), ink.shape)
+
+
+def test_digits_cut_apart_where_their_strokes_touch_are_read_but_not_as_sure():
+    # An upside-down V: two slanted strokes meeting at the top. Each alone reads as a sure 1, the
+    # pair as a doubtful 0, so the reader cuts it into "11"; the cut was a guess, so both are unsure.
+    touching = [line((150, 80), (110, 220)), line((150, 80), (190, 220))]
+    reading = digits.read(painted(touching), WidthNet(wide=0.5), strokes=touching)
+    assert reading.text == "11"
+    assert [(d.unsure, d.reason) for d in reading.digits] == [(True, "unsure")] * 2
+    apart = [line((110, 80), (100, 220)), line((200, 80), (210, 220))]
+    reading = digits.read(painted(apart), WidthNet(wide=0.5), strokes=apart)
+    assert reading.text == "11" and not reading.unsure

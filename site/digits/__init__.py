@@ -49,9 +49,10 @@ class Digit:
     probabilities  (10,) float32, summing to 1
     box            where it is, in ink (canvas) pixels
     image          (28, 28) float32: what the network saw (MNIST-normalised)
-    unsure         True if the top probability is below the calibrated threshold
+    unsure         True if the top probability is below the calibrated threshold, or if its
+                   strokes say it may not be one digit (``group.Grouping.doubtful``)
     runner_up      the second most probable digit
-    reason         why it is unsure: "" (it is not), "unsure" (torn between digits) or
+    reason         why it is unsure: "" (it is not), "unsure" (torn between digits, or touching) or
                    "not a digit" (the network spreads its probability: a letter, a shape, a scribble)
     """
 
@@ -135,8 +136,9 @@ def read(ink, net, strokes=None, unsure_below: float = UNSURE_BELOW, not_a_digit
         readings.append(best)
     if grouping is not None:  # which runs of strokes are the digits: the network's best partition
         order = grouping.choose([[float(seen[id(part)][1].max()) for part in best] for best in readings])
+        doubtful = {id(part) for k in grouping.doubtful(order) for part in readings[k]}
     else:
-        order = range(len(pieces))
+        order, doubtful = range(len(pieces)), set()
     chosen = sorted((part for k in order for part in readings[k]), key=lambda part: part.box.left + part.box.right)
 
     digits = []
@@ -144,15 +146,16 @@ def read(ink, net, strokes=None, unsure_below: float = UNSURE_BELOW, not_a_digit
         image, p = seen[id(piece)]
         ranked = np.argsort(-p, kind="stable")
         top = p[ranked[0]]
+        doubted = top < unsure_below or id(piece) in doubtful
         digits.append(
             Digit(
                 label=int(ranked[0]),
                 probabilities=p,
                 box=piece.box,
                 image=image,
-                unsure=bool(top < unsure_below or top < not_a_digit_below),
+                unsure=bool(doubted or top < not_a_digit_below),
                 runner_up=int(ranked[1]),
-                reason="not a digit" if top < not_a_digit_below else "unsure" if top < unsure_below else "",
+                reason="not a digit" if top < not_a_digit_below else "unsure" if doubted else "",
             )
         )
     return Reading(digits)

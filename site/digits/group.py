@@ -170,7 +170,7 @@ def group(ink, strokes) -> Grouping | None:
                 pieces.append(piece)
     if not runs:
         return None  # no run of strokes is digit-shaped (a 5 with a long hat): read the pixels, lose nothing
-    return Grouping(runs, pieces, len(order))
+    return Grouping(runs, pieces, len(order), touching_strokes(own, order), tiny)
 
 
 @dataclass
@@ -183,6 +183,28 @@ class Grouping:
     runs: list[tuple[int, int]]
     pieces: list[Piece]
     strokes: int = 0
+    touch: np.ndarray | None = None  # (strokes, strokes) bool, in writing order: their inks touch
+    tiny: list[bool] | None = None  # in writing order: a stroke too small to be a digit (a dot, a tick)
+
+    def doubtful(self, chosen: list[int]) -> set[int]:
+        """The chosen runs that are read, but not as sure, because the strokes say they may not
+        be digits:
+          * a run whose ink touches another chosen run's: the cut between them was a guess (a Y
+            or an N read as 1s, a 1 run into the 7 after it);
+          * a run with a tiny stroke that touches none of its other strokes: a dot or a mark
+            apart (a "?" read as a 7, an "i" as a 1).
+        """
+        if self.touch is None or self.tiny is None:
+            return set()
+        touching = {a for a in chosen for b in chosen
+                    if a != b and self.touch[slice(*self.runs[a]), slice(*self.runs[b])].any()}
+        dotted = set()
+        for k in chosen:
+            start, stop = self.runs[k]
+            block = self.touch[start:stop, start:stop]
+            if stop - start > 1 and any(self.tiny[start + i] and not block[i].any() for i in range(stop - start)):
+                dotted.add(k)
+        return touching | dotted
 
     def choose(self, confidences: list[list[float]]) -> list[int]:
         """Indices of the pieces to read, left to right: the partition of the strokes (in writing
@@ -217,6 +239,19 @@ class Grouping:
                 chosen.append(k)
             at = start
         return sorted(chosen, key=lambda k: (self.pieces[k].box.left + self.pieces[k].box.right) / 2)
+
+
+def touching_strokes(own: np.ndarray, order: list[int]) -> np.ndarray:
+    """(n, n) bool over strokes in writing order: do strokes ``order[i]`` and ``order[j]`` own
+    neighbouring cells (8-connected) of the coarse grid, that is, does their ink touch?"""
+    position = np.zeros(int(own.max()) + 1, np.int64)
+    position[np.asarray(order, np.int64) + 1] = np.arange(1, len(order) + 1)
+    at = position[own]  # 1 + the stroke's place in writing order, 0 = no stroke's
+    touch = np.zeros((len(order) + 1, len(order) + 1), bool)
+    for a, b in ((at[:, :-1], at[:, 1:]), (at[:-1], at[1:]), (at[:-1, :-1], at[1:, 1:]), (at[:-1, 1:], at[1:, :-1])):
+        touch[a, b] = True
+    touch = touch | touch.T
+    return touch[1:, 1:] & ~np.eye(len(order), dtype=bool)
 
 
 def writing_order(strokes: list[np.ndarray], own: np.ndarray) -> list[int]:
