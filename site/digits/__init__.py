@@ -99,6 +99,14 @@ class Reading:
         return "".join(f"{d.label}?" if d.unsure else str(d.label) for d in self.digits)
 
 
+def look(net, pieces: list[Piece], seen: dict) -> None:
+    """Have the network read ``pieces`` in one batch: ``seen[id(piece)]`` = (image, probabilities)."""
+    if pieces:
+        images = np.array([to_mnist(piece.ink) for piece in pieces], np.float32)
+        probabilities = np.asarray(net.predict_proba(images), np.float32)
+        seen.update({id(piece): (image, p) for piece, image, p in zip(pieces, images, probabilities, strict=True)})
+
+
 def read(ink, net, strokes=None, unsure_below: float = UNSURE_BELOW, not_a_digit_below: float = NOT_A_DIGIT_BELOW) -> Reading:
     """(H, W) ink, 0..1 with 1 = ink, any size -> the Reading of the number drawn on it.
 
@@ -116,15 +124,12 @@ def read(ink, net, strokes=None, unsure_below: float = UNSURE_BELOW, not_a_digit
     pieces = grouping.pieces if grouping is not None else segment.segment(ink)
     if not pieces:
         return Reading([])
-    # Everything the network must see, in one batch: each piece, then the parts of its splits.
-    candidates: list[Piece] = []
-    for piece in pieces:
-        candidates.append(piece)
-        for split in piece.splits:
-            candidates.extend(split)
-    images = np.array([to_mnist(c.ink) for c in candidates], np.float32)
-    probabilities = np.asarray(net.predict_proba(images), np.float32)
-    seen = {id(c): (image, p) for c, image, p in zip(candidates, images, probabilities, strict=True)}
+    # The network reads every piece in one batch; then, in a second, the parts of the splits of
+    # the pieces it is unsure of (only those can be read as several digits).
+    seen: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    look(net, pieces, seen)
+    look(net, [part for piece in pieces if seen[id(piece)][1].max() < SPLIT_BELOW
+               for split in piece.splits for part in split], seen)
 
     readings = []  # each piece as the digits it reads best as: itself, or one of its splits
     for piece in pieces:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .preprocess import FLOOR, as_ink, bounding_box, clean
-from .segment import GRID, LEVEL, Box, Piece, candidate_splits, coarse_mask, looks_like_dot
+from .segment import GRID, LEVEL, Box, Piece, coarse_mask, looks_like_dot
 
 MAX_STROKES = 60  # more than this is not a number (hatching, confetti): the pixels are read instead
 MAX_POINTS = 20_000  # points kept over all strokes (a long scribble is thinned evenly)
@@ -115,8 +115,8 @@ def group(ink, strokes) -> Grouping | None:
     """(H, W) ink and its strokes -> the candidate digits (runs of strokes) to be weighed by the
     network; None if the strokes do not explain the ink or no run of them is digit-shaped (the
     caller then reads the pixels)."""
-    ink = clean(as_ink(ink))
-    box = bounding_box(ink)
+    ink = as_ink(ink)
+    box = bounding_box(ink)  # on the raw ink (NaN is never ink): clean only the box, not the whole canvas
     if box is None:
         return Grouping([], [])
     strokes = clean_strokes(strokes, ink.shape)
@@ -126,7 +126,7 @@ def group(ink, strokes) -> Grouping | None:
     cell = max(1, -(-max(ink.shape) // GRID))
     canvas_side = min(ink.shape)
     top, left = box[0], box[2]
-    ink = ink[top : box[1], left : box[3]]
+    ink = clean(ink[top : box[1], left : box[3]])
     strokes = [s - (left, top) for s in strokes]
     strokes = [s[((s >= -cell) & (s <= (ink.shape[1] + cell, ink.shape[0] + cell))).all(axis=1)] for s in strokes]
     strokes = [np.clip(s, 0, (ink.shape[1] - 1e-3, ink.shape[0] - 1e-3)) for s in strokes if len(s)]
@@ -332,4 +332,4 @@ def cut_out(ink: np.ndarray, own: np.ndarray, cell: int, members: list[int], off
     x, y = offset
     box = Box(x + c0 + int(cols[0]), y + r0 + int(rows[0]), x + c0 + int(cols[-1]) + 1, y + r0 + int(rows[-1]) + 1)
     crop = np.ascontiguousarray(region[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
-    return Piece(box, crop, candidate_splits(box, crop) if splittable else [])
+    return Piece(box, crop, splittable)

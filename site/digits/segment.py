@@ -17,7 +17,8 @@ numpy only: the same file runs in the page (Pyodide, numpy 2.0).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -62,12 +63,18 @@ class Piece:
     """One digit's ink: ``ink`` is (box.height, box.width) float32, other digits' ink removed.
 
     ``splits`` holds candidate readings of this piece as several touching digits (each a list of
-    pieces, left to right); empty unless the piece is wide enough to be more than one digit.
+    pieces, left to right); empty unless the piece is ``splittable`` and wide enough to be more
+    than one digit. They are worked out when first asked for: the reader asks only when the
+    network is unsure of the piece whole, which a clearly drawn digit never is.
     """
 
     box: Box
     ink: np.ndarray
-    splits: list[list[Piece]] = field(default_factory=list)
+    splittable: bool = False
+
+    @cached_property
+    def splits(self) -> list[list[Piece]]:
+        return candidate_splits(self.box, self.ink) if self.splittable else []
 
 
 def label(mask: np.ndarray) -> tuple[np.ndarray, int]:
@@ -235,7 +242,7 @@ def cut_out(ink: np.ndarray, mask: np.ndarray, labels: np.ndarray, cell: int, me
         return None
     box = Box(c0 + int(cols[0]), r0 + int(rows[0]), c0 + int(cols[-1]) + 1, r0 + int(rows[-1]) + 1)
     crop = region[box.top - r0 : box.bottom - r0, box.left - c0 : box.right - c0]
-    return Piece(box, crop, candidate_splits(box, crop))
+    return Piece(box, crop, splittable=True)
 
 
 def candidate_splits(box: Box, crop: np.ndarray) -> list[list[Piece]]:
