@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from digits import preprocess
@@ -76,6 +78,23 @@ def test_area_resampling_matches_a_pixel_by_pixel_reference(n_in, n_out, scale, 
 def test_enlarging_interpolates_linearly(n_in, n_out, scale, shift):
     got = preprocess.resample_matrix(n_in, n_out, scale, shift)
     assert_allclose(got, linear_reference(n_in, n_out, scale, shift), atol=1e-6)
+
+
+@given(n_in=st.integers(1, 400), n_out=st.integers(1, 120), scale=st.floats(0.02, 30), shift=st.floats(-20, 20))
+@settings(max_examples=200, deadline=None)
+def test_the_band_holds_every_weight_of_the_resampling_matrix(n_in, n_out, scale, shift):
+    index, weights = preprocess.resample_band(n_in, n_out, scale, shift)
+    scattered = np.zeros((n_out, n_in), np.float32)
+    np.add.at(scattered, (np.arange(n_out)[:, None].repeat(index.shape[1], 1), index), weights)
+    assert_allclose(scattered, preprocess.resample_matrix(n_in, n_out, scale, shift), atol=1e-6)
+
+
+def test_resample_is_the_matrix_product_it_stands_for():
+    image = np.random.default_rng(2).random((97, 61)).astype(np.float32)
+    for shape, scale, shift in (((40, 30), 0.3, (1.5, -2.0)), ((28, 28), 0.25, (4.2, -3.7)), ((60, 90), 2.5, (0.3, 0.0))):
+        rows = preprocess.resample_matrix(97, shape[0], scale, shift[0])
+        cols = preprocess.resample_matrix(61, shape[1], scale, shift[1])
+        assert_allclose(preprocess.resample(image, shape, scale, shift), rows @ image @ cols.T, rtol=1e-5, atol=1e-6)
 
 
 def test_area_resampling_keeps_the_mass():
