@@ -5,7 +5,9 @@ even attempted. Digits are drawn with the mouse, stroke by stroke, along paths t
 MNIST test images (thinned to a skeleton, then walked), at different sizes and places.
 
 One browser serves the whole module; the main page is loaded once and shared by the tests that
-draw on it (Pyodide takes a few seconds to start on every load).
+draw on it (Pyodide takes a few seconds to start on every load). A test that needs a page of its
+own (other context options, its own server) starts it with `ready_page`, as do
+tests/test_page_teach.py and tests/test_page_robust.py.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, NamedTuple
 from urllib.parse import urlparse
 
 import numpy as np
@@ -42,9 +47,10 @@ if not chromium.EXECUTABLE.exists():
 # --- the page ------------------------------------------------------------------------------------
 
 
-def guarded_context(browser, **options):
-    """A browser context where anything not on 127.0.0.1 is aborted, and recorded."""
-    context = browser.new_context(viewport=VIEWPORT, **options)
+def guarded_context(browser, *, viewport=VIEWPORT, **options):
+    """A browser context (1280x860 unless `viewport` says otherwise; Playwright's context
+    `options`) where anything not on 127.0.0.1 is aborted, and recorded."""
+    context = browser.new_context(viewport=viewport, **options)
     outside: list[str] = []
 
     def local(url: str) -> bool:
@@ -107,6 +113,36 @@ class Pad:
 
     def count(self) -> int:
         return int(self.page.get_attribute("#prediction", "data-count"))
+
+
+class Visit(NamedTuple):
+    """A page of its own (ready_page): its context, the page, a Pad on it, and what went wrong
+    there: requests that tried to leave 127.0.0.1, errors thrown in the page."""
+
+    context: Any
+    page: Any
+    pad: Pad
+    outside: list[str]
+    errors: list[str]
+
+
+@contextmanager
+def ready_page(browser, url: str, *, init_script: str | None = None, **options) -> Iterator[Visit]:
+    """How a test starts a page of its own: a guarded context (guarded_context's `viewport` and
+    context `options`; `init_script` runs in the page before its own scripts), `url` loaded in a
+    new page and asserted ready, its errors recorded. The context is closed on the way out."""
+    context, outside = guarded_context(browser, **options)
+    try:
+        if init_script is not None:
+            context.add_init_script(init_script)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        assert wait_ready(page) == "ready", status(page)
+        yield Visit(context, page, Pad(page), outside, errors)
+    finally:
+        context.close()
 
 
 @pytest.fixture(scope="module")
@@ -418,12 +454,8 @@ def test_an_update_to_the_site_replaces_the_cache(browser, serve_site, tmp_path)
     root = tmp_path / "site"
     shutil.copytree(REPO / "site", root, copy_function=link_or_copy)
     running = serve_site(root)
-    context, outside = guarded_context(browser)
-    page = context.new_page()
     caches = "caches.keys().then((names) => names.filter((name) => name.startsWith('digits-')))"
-    try:
-        page.goto(f"{running.url}/")
-        assert wait_ready(page) == "ready", status(page)
+    with ready_page(browser, f"{running.url}/") as (_, page, _, outside, _):
         page.wait_for_selector("html[data-offline='ready']", state="attached", timeout=60_000)
         first = page.evaluate(caches)
         assert len(first) == 1
@@ -453,8 +485,6 @@ def test_an_update_to_the_site_replaces_the_cache(browser, serve_site, tmp_path)
         page.wait_for_selector("html[data-offline='ready']", state="attached", timeout=60_000)
         assert page.evaluate(caches) == [name for name in second if name not in first]  # no page runs the old one
         assert outside == []
-    finally:
-        context.close()
 
 
 # --- Python in a worker: the page never waits for it ----------------------------------------------
@@ -482,13 +512,7 @@ def test_python_files_are_all_sent_to_the_worker():
 def test_the_main_thread_never_waits_for_python(browser, server, mnist):
     """A cold load and a 4-digit number read: no task on the page's main thread blocks it long
     (Lighthouse's total blocking time: the part of every task beyond 50 ms)."""
-    context, outside = guarded_context(browser)
-    context.add_init_script(LONG_TASKS)
-    page = context.new_page()
-    try:
-        page.goto(f"{server}/")
-        assert wait_ready(page) == "ready", status(page)
-        pad = Pad(page)
+    with ready_page(browser, f"{server}/", init_script=LONG_TASKS) as (_, page, pad, outside, _):
         x_test, _, firsts = mnist
         for k, label in enumerate((1, 9, 8, 4)):
             pad.digit(x_test[firsts[label]], 0.4, 0.14 + 0.24 * k, 0.5)
@@ -497,8 +521,6 @@ def test_the_main_thread_never_waits_for_python(browser, server, mnist):
         blocking = sum(max(0.0, t - 50) for t in tasks)
         assert blocking < 200, f"main thread blocked {blocking:.0f} ms (long tasks: {tasks})"
         assert outside == []
-    finally:
-        context.close()
 
 
 def test_strokes_reach_python_in_ink_pixels(pad):
@@ -596,11 +618,7 @@ def test_a_late_start_after_a_stall_recovers(browser, server):
 def test_offline_without_cached_weights_says_reconnect(browser, server):
     """An offline visit whose cached copy of the weights is gone: the page says it is offline
     and to connect once, not to retrain."""
-    context, outside = guarded_context(browser)
-    page = context.new_page()
-    try:
-        page.goto(f"{server}/")
-        assert wait_ready(page) == "ready", status(page)
+    with ready_page(browser, f"{server}/") as (context, page, _, outside, _):
         page.wait_for_selector("html[data-offline='ready']", state="attached", timeout=60_000)
         dropped = page.evaluate("""async () => {
           let dropped = 0;
@@ -619,6 +637,3 @@ def test_offline_without_cached_weights_says_reconnect(browser, server):
         assert "offline" in message and "Connect" in message, message
         assert "make train" not in message
         assert outside == []
-    finally:
-        context.set_offline(False)
-        context.close()

@@ -12,36 +12,17 @@ from __future__ import annotations
 
 import shutil
 import time
-from urllib.parse import urlparse
 
 import numpy as np
 import pytest
 import test_page
-from test_page import Pad, status, wait_ready
+from test_page import guarded_context, ready_page, status, wait_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 # test_page.py's fixtures, for this module too: one browser, and MNIST's test digits.
 browser = test_page.browser
 mnist = test_page.mnist
-
-
-def guarded(browser, **options):
-    """A browser context with its own viewport options where anything not on 127.0.0.1 is
-    aborted and recorded (test_page.guarded_context, which fixes the viewport)."""
-    context = browser.new_context(**options)
-    outside: list[str] = []
-
-    def gate(route):
-        parsed = urlparse(route.request.url)
-        if parsed.scheme not in ("http", "https", "ws", "wss") or parsed.hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", gate)
-    return context, outside
 
 
 # --- short screens ---------------------------------------------------------------------------------
@@ -80,13 +61,7 @@ def swipe_up(cdp, x, y0, y1, steps=10):
 
 @pytest.mark.parametrize(("viewport", "options"), list(SCREENS.values()), ids=list(SCREENS))
 def test_canvas_and_answer_fit_a_short_screen(browser, server, mnist, viewport, options):
-    context, outside = guarded(browser, viewport=viewport, **options)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
-        page.goto(f"{server}/")
-        assert wait_ready(page) == "ready", status(page)
+    with ready_page(browser, f"{server}/", viewport=viewport, **options) as (context, page, pad, outside, errors):
         assert page.evaluate("scrollY") == 0
         assert_in_view(page, "#canvas")
         assert_in_view(page, "#prediction")
@@ -94,7 +69,6 @@ def test_canvas_and_answer_fit_a_short_screen(browser, server, mnist, viewport, 
         box = page.locator("#canvas").bounding_box()
         assert box["width"] >= 200 and box["height"] >= 140, box
 
-        pad = Pad(page)
         x_test, _, firsts = mnist
         pad.digit(x_test[firsts[7]], 0.7, 0.5, 0.5)
         assert pad.reading() == "7", page.text_content("#verdict")
@@ -111,8 +85,6 @@ def test_canvas_and_answer_fit_a_short_screen(browser, server, mnist, viewport, 
             cdp.detach()
         assert errors == []
         assert outside == []
-    finally:
-        context.close()
 
 
 # --- a resize in the middle of a stroke ------------------------------------------------------------
@@ -123,12 +95,7 @@ def test_a_resize_mid_stroke_keeps_the_stroke_straight(browser, server):
     phone-wide (the canvas shrinks and changes shape) while the pen is down; the pen goes on
     straight down from where the stroke now ends on screen, and is lifted. The points Python
     gets form one straight vertical line, and it reads 1."""
-    context, outside = guarded(browser, viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    try:
-        page.goto(f"{server}/")
-        assert wait_ready(page) == "ready", status(page)
-        pad = Pad(page)
+    with ready_page(browser, f"{server}/") as (_, page, pad, outside, _):
         before = pad.box
         mouse = page.mouse
         x = before["x"] + before["width"] * 0.5
@@ -158,8 +125,6 @@ def test_a_resize_mid_stroke_keeps_the_stroke_straight(browser, server):
         assert right - left < 2.0, f"the stroke bent: x spans {left:.1f}..{right:.1f} ink px"
         assert bottom - top > after["height"] * 0.5 * scale  # the whole 1 is there, both halves
         assert outside == []
-    finally:
-        context.close()
 
 
 # --- a site update while a page loads ----------------------------------------------------------------
@@ -223,7 +188,7 @@ def test_a_site_update_while_a_page_loads_leaves_every_page_one_version(browser,
     shutil.copytree(test_page.REPO / "site", root, copy_function=test_page.link_or_copy)
     mark_site(root, "A")
     running = serve_site(root)
-    context, outside = guarded(browser, viewport=test_page.VIEWPORT)
+    context, outside = guarded_context(browser)
     try:
         first = context.new_page()
         first.goto(f"{running.url}/")

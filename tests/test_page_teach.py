@@ -19,7 +19,7 @@ import shutil
 import numpy as np
 import pytest
 import test_page
-from test_page import Pad, guarded_context, link_or_copy, status, wait_ready
+from test_page import Pad, link_or_copy, ready_page, status, wait_ready
 
 from digits.personal import parse
 
@@ -68,14 +68,7 @@ def site_copy(serve_site, tmp_path):
 
 
 def test_a_correction_is_learned_kept_offline_exported_forgotten_and_imported(browser, site_copy, tmp_path):
-    context, outside = guarded_context(browser, accept_downloads=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
-        page.goto(f"{site_copy.url}/")
-        assert wait_ready(page) == "ready", status(page)
-        pad = Pad(page)
+    with ready_page(browser, f"{site_copy.url}/", accept_downloads=True) as (_, page, pad, outside, errors):
         assert taught(page) == 0
         assert page.is_disabled('#teach button[data-digit="7"]')  # no reading yet: nothing to correct
 
@@ -153,19 +146,12 @@ def test_a_correction_is_learned_kept_offline_exported_forgotten_and_imported(br
             page.evaluate("document.querySelector('#memory-message').textContent = ''")
         assert continental_one(pad, *CHECK) == label
         assert errors == [] and outside == []
-    finally:
-        context.close()
 
 
 def test_teaching_by_keyboard_and_touch_is_announced(browser, server, mnist):
     """The buttons are reached with Tab, named "It's a 7" for screen readers, and the outcome is
     said in the answer's live region; a finger presses them too. Memory stays on this context."""
-    context, outside = guarded_context(browser, has_touch=True)
-    page = context.new_page()
-    try:
-        page.goto(f"{server}/")
-        assert wait_ready(page) == "ready", status(page)
-        pad = Pad(page)
+    with ready_page(browser, f"{server}/", has_touch=True) as (context, page, pad, outside, _):
         x_test, _, firsts = mnist
         pad.digit(x_test[firsts[3]], 0.6, 0.5, 0.5)
         read = pad.reading()
@@ -208,6 +194,4 @@ def test_teaching_by_keyboard_and_touch_is_announced(browser, server, mnist):
         assert page.is_visible("#forget") and taught(page) == 1 and page.evaluate("pad.strokes") > 0
         assert re.fullmatch(r"Learned from you: 1 digit\.", page.text_content("#taught"))
         assert outside == []
-    finally:
-        context.close()
 
