@@ -82,8 +82,9 @@ def rasterise(strokes: list[np.ndarray], grid: tuple[int, int], cell: int) -> np
     for i, points in enumerate(strokes):
         if len(points) > 1:
             steps = np.maximum(1, np.ceil(np.linalg.norm(np.diff(points, axis=0), axis=1) / (cell / 2))).astype(int)
-            t = np.concatenate([np.arange(n) / n for n in steps] + [[1.0]])
             start = np.repeat(np.arange(len(steps)), steps)
+            t = (np.arange(len(start)) - np.repeat(np.cumsum(steps) - steps, steps)) / steps[start]  # k / n along each segment
+            t = np.concatenate([t, [1.0]])
             start = np.concatenate([start, [len(points) - 2]])
             t[-1] = 1.0
             samples = points[start] + t[:, None] * (points[start + 1] - points[start])
@@ -94,20 +95,23 @@ def rasterise(strokes: list[np.ndarray], grid: tuple[int, int], cell: int) -> np
     return labels
 
 
+NEIGHBOURS = ((0, 1), (1, 0), (1, 2), (2, 1), (0, 0), (0, 2), (2, 0), (2, 2))  # (dy, dx) in the padded grid
+
+
 def grow(labels: np.ndarray, mask: np.ndarray, steps: int) -> np.ndarray:
     """Give each unlabelled cell of ``mask`` the label of a labelled neighbour, ``steps`` times:
     every ink cell ends up owned by the stroke it is nearest to (in cells)."""
     labels = labels * mask
+    h, w = labels.shape
     for _ in range(steps):
         empty = mask & (labels == 0)
         if not empty.any():
             break
         padded = np.pad(labels, 1)
-        h, w = labels.shape
-        for dy, dx in ((0, 1), (1, 0), (1, 2), (2, 1), (0, 0), (0, 2), (2, 0), (2, 2)):
-            take = empty & (labels == 0)
-            neighbour = padded[dy : dy + h, dx : dx + w]
-            labels = np.where(take & (neighbour > 0), neighbour, labels)
+        # The 8 neighbours, sides before corners; an empty cell takes the first one that is labelled.
+        around = np.stack([padded[dy : dy + h, dx : dx + w] for dy, dx in NEIGHBOURS])
+        first = np.argmax(around > 0, axis=0)
+        labels = np.where(empty, np.take_along_axis(around, first[None], axis=0)[0], labels)
     return labels
 
 
@@ -316,7 +320,9 @@ def cut_out(ink: np.ndarray, own: np.ndarray, cell: int, members: list[int], off
     """The ink owned by strokes ``members`` (indices), cropped to its box (moved by ``offset``:
     where ``ink`` sits on the canvas). ``splittable``: offer readings as several touching digits
     if it is wide (a number written in one stroke), not for a short run (a 5's hat alone)."""
-    mine = np.isin(own, np.asarray(members) + 1)
+    wanted = np.zeros(max(int(own.max()), max(members) + 1) + 1, bool)
+    wanted[np.asarray(members) + 1] = True
+    mine = wanted[own]
     rows, cols = np.flatnonzero(mine.any(axis=1)), np.flatnonzero(mine.any(axis=0))
     if rows.size == 0:
         return None
@@ -324,8 +330,10 @@ def cut_out(ink: np.ndarray, own: np.ndarray, cell: int, members: list[int], off
     # outside the cells that count as ink.
     r0, r1 = max(0, int(rows[0] - 1) * cell), min(ink.shape[0], (int(rows[-1]) + 2) * cell)
     c0, c1 = max(0, int(cols[0] - 1) * cell), min(ink.shape[1], (int(cols[-1]) + 2) * cell)
-    owner = own[np.arange(r0, r1)[:, None] // cell, np.arange(c0, c1)[None, :] // cell]
-    region = ink[r0:r1, c0:c1] * (np.isin(owner, np.asarray(members) + 1) | (owner == 0))
+    wanted[0] = True  # cells no stroke owns are kept too
+    keep = wanted[own[r0 // cell : -(-r1 // cell), c0 // cell : -(-c1 // cell)]]
+    keep = np.repeat(np.repeat(keep, cell, axis=0), cell, axis=1)[r0 % cell :, c0 % cell :][: r1 - r0, : c1 - c0]
+    region = ink[r0:r1, c0:c1] * keep
     rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
     if rows.size == 0:
         return None
