@@ -4,6 +4,7 @@
     bar = bars.BARS["reading.pen_digits"]
     bar.met(0.993), bar.text()            # True, "≥ 99.0 % (aim 99.5 %)"
     bars.verdicts("reading", results)     # {"pen_digits": True, ...} for every bar whose figure is in results
+    bars.said(passed)                     # "4 of 5 bars met (missed: pen_digits)"
 """
 
 from __future__ import annotations
@@ -93,3 +94,9 @@ def verdicts(source: str, results: dict) -> dict[str, bool]:
         if bar.key.startswith(source + ".") and bar.value and (v := figure(results, bar.value)) is not None:
             out[bar.key.removeprefix(source + ".")] = bar.met(v)
     return out
+
+
+def said(passed: dict[str, bool]) -> str:
+    """Verdicts in the words a benchmark's one line ends with: "4 of 5 bars met (missed: pen_digits)"."""
+    missed = [name for name, met in passed.items() if not met]
+    return f"{len(passed) - len(missed)} of {len(passed)} bars met" + (f" (missed: {', '.join(missed)})" if missed else "")

@@ -7,7 +7,8 @@ temporary root (bench/results/browser-*.tmp/, removed at the end): hard links of
 included), bench/fixtures/ as bench/, and the three onnxruntime-web files the lab page needs as
 bench/ort/. Every request to another host goes to a dead proxy (so it fails at once, without the
 cost of Playwright's request interception, which would also switch the HTTP cache off) and is
-counted. Prints a table and writes JSON. About 2.5 minutes here (longer on a busy machine).
+counted. Writes JSON and prints one line: `python -m docs.render --print browser` (whole-path,
+browser-personal) shows the tables. About 2.5 minutes here (longer on a busy machine).
 
   1. start-up, cold (a fresh browser context each: empty HTTP cache, no service worker): the
      real page (index.html, until data-status="ready") against the physical floor, a bare
@@ -39,7 +40,8 @@ counted. Prints a table and writes JSON. About 2.5 minutes here (longer on a bus
      --digits digits after a warm-up; p50 of each and their ratio (bar in bench/bars.toml:
      browser.personal_read_time_ratio); digits.read on the inks both ways; and how long loading
      the memory takes (from_bytes, as at the page's start-up). `--only-personal` measures this
-     alone and writes only the "personal" key of the --out JSON (the other figures are kept).
+     alone and writes only the "personal" key of the --out JSON (the other figures are kept);
+     `--only-path` does the same for the whole path (bench/whole_path.py), "whole_path".
   And what makes numpy slow in the page: every layer of the shipped net on one digit, with the
   alternatives (im2col vs Winograd F(2x2)/F(4x4), the products written other ways, the
   transforms), timed round-robin; and whole forward passes with cheap bit-identical changes.
@@ -48,6 +50,7 @@ counted. Prints a table and writes JSON. About 2.5 minutes here (longer on a bus
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -362,47 +365,31 @@ def bytes_report(first: dict, root: Path) -> dict:
 # --- the lab page ------------------------------------------------------------------------------------
 
 
+def lab_page(context, server: Server, count: int):
+    """bench/fixtures/lab.html in ``context``, ready for lab.init(config); the errors it reports as it runs."""
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(server.url + "bench/lab.html")
+    page.wait_for_function("window.lab", timeout=60_000)
+    config = {"count": count, "pyFiles": sorted(p.name for p in (SITE / "digits").glob("*.py")),
+              "weights": "../model/digits.npz", "onnx": "../model/digits.onnx", "labPy": "lab.py"}
+    return page, errors, config
+
+
 def run_lab(browser, guard, server: Server, count: int) -> dict:
+    """Sections 3 to 5 and the profile, in the lab page: what each step returned, and how long it took."""
     context = new_context(browser, guard)
     try:
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto(server.url + "bench/lab.html")
-        page.wait_for_function("window.lab", timeout=60_000)
-        config = {"count": count, "pyFiles": sorted(p.name for p in (SITE / "digits").glob("*.py")),
-                  "weights": "../model/digits.npz", "onnx": "../model/digits.onnx", "labPy": "lab.py"}
+        page, errors, config = lab_page(context, server, count)
         t0 = time.perf_counter()
         out = {"init": page.evaluate("(config) => lab.init(config)", config)}
         steps = {"init": round(time.perf_counter() - t0, 1)}
         t0 = time.perf_counter()
         print(f"  lab ready: Python {out['init']['python_ms']:.0f} ms, onnxruntime {out['init']['ort_ms']:.0f} ms", flush=True)
         out["timer"] = page.evaluate("lab.timer()")
-        paired = "([s, e, w]) => lab.paired(s, e, w)"
-        # The first recognitions after start-up, no warm-up at all: what the first digit drawn costs.
-        r = page.evaluate(paired, [0, min(count, 20), 0])
-        out["first_after_start"] = {"numpy_ms": r["numpy_ms"], "ort_ms": r["ort_ms"]}
-        # Warm-up until numpy stops getting faster: V8 runs wasm first from its baseline compiler
-        # and swaps in optimised code for hot functions in the background (slowly on a busy machine).
-        history = []
-        for _ in range(12):  # at least 5 rounds of 40, then until a round is not 10 % faster than the best
-            r = page.evaluate(paired, [0, min(count, 40), 0])
-            history.append(float(np.median(r["numpy_ms"])))
-            if len(history) >= 5 and history[-1] > 0.9 * min(history[:-1]):
-                break
-        out["warmup_numpy_p50_ms"] = history
-        print("  warm-up, numpy p50 per round of 40: " + ", ".join(f"{v:.1f}" for v in history) + " ms", flush=True)
-        numpy_ms, ort_ms, numpy_p, ort_p = [], [], [], []
-        for start in range(0, count, CHUNK):
-            stop = min(count, start + CHUNK)
-            r = page.evaluate(paired, [start, stop, 2])
-            numpy_ms += r["numpy_ms"]
-            numpy_p += r["numpy_probs"]
-            ort_ms += r["ort_ms"]
-            ort_p += r["ort_probs"]
-        print(f"  latency: numpy p50 {np.median(numpy_ms):.2f} ms, onnxruntime-web p50 {np.median(ort_ms):.2f} ms", flush=True)
-        out.update(numpy_ms=numpy_ms, ort_ms=ort_ms, numpy_probs=numpy_p, ort_probs=ort_p)
+        out |= lab_latency(page, count)
         steps["latency"] = time.perf_counter() - t0
         for key, call in (("batch", "lab.batch(300)"), ("read", "lab.read(3)"), ("matmul", "lab.matmul(256, 7)"),
                           ("layers", "lab.layers()"), ("variants", "lab.variants()")):
@@ -410,18 +397,49 @@ def run_lab(browser, guard, server: Server, count: int) -> dict:
             out[key] = page.evaluate(call)
             steps[key] = round(time.perf_counter() - t0, 1)
         print("  per-layer profile done", flush=True)
-        # The guard's own test: two requests that must be blocked and counted.
-        before = len(guard.outside)
-        probe = page.evaluate("""async () => Promise.all(["http://93.184.215.14/bench-probe", "https://cdn.jsdelivr.net/bench-probe"]
-            .map((u) => fetch(u, { mode: "no-cors" }).then(() => "loaded", (e) => "blocked: " + e.message)))""")
-        page.wait_for_timeout(200)
-        out["probe"] = {"results": probe, "counted": len(guard.outside) - before}
-        del guard.outside[before:]
+        out["probe"] = probe(page, guard)
         out["errors"] = errors
         out["steps"] = {k: round(v, 1) for k, v in steps.items()}
         return out
     finally:
         context.close()
+
+
+def lab_latency(page, count: int) -> dict:
+    """One digit at a time, numpy and onnxruntime-web interleaved: right after start-up, then after a warm-up."""
+    paired = "([s, e, w]) => lab.paired(s, e, w)"
+    # The first recognitions after start-up, no warm-up at all: what the first digit drawn costs.
+    r = page.evaluate(paired, [0, min(count, 20), 0])
+    out = {"first_after_start": {"numpy_ms": r["numpy_ms"], "ort_ms": r["ort_ms"]}}
+    # Warm-up until numpy stops getting faster: V8 runs wasm first from its baseline compiler
+    # and swaps in optimised code for hot functions in the background (slowly on a busy machine).
+    history = []
+    for _ in range(12):  # at least 5 rounds of 40, then until a round is not 10 % faster than the best
+        r = page.evaluate(paired, [0, min(count, 40), 0])
+        history.append(float(np.median(r["numpy_ms"])))
+        if len(history) >= 5 and history[-1] > 0.9 * min(history[:-1]):
+            break
+    out["warmup_numpy_p50_ms"] = history
+    print("  warm-up, numpy p50 per round of 40: " + ", ".join(f"{v:.1f}" for v in history) + " ms", flush=True)
+    out |= {"numpy_ms": [], "ort_ms": [], "numpy_probs": [], "ort_probs": []}
+    for start in range(0, count, CHUNK):
+        r = page.evaluate(paired, [start, min(count, start + CHUNK), 2])
+        for key in ("numpy_ms", "ort_ms", "numpy_probs", "ort_probs"):
+            out[key] += r[key]
+    print(f"  latency: numpy p50 {np.median(out['numpy_ms']):.2f} ms, onnxruntime-web p50 {np.median(out['ort_ms']):.2f} ms",
+          flush=True)
+    return out
+
+
+def probe(page, guard: Guard) -> dict:
+    """The guard's own test: two requests that must be blocked and counted (then not counted as the page's)."""
+    before = len(guard.outside)
+    results = page.evaluate("""async () => Promise.all(["http://93.184.215.14/bench-probe", "https://cdn.jsdelivr.net/bench-probe"]
+        .map((u) => fetch(u, { mode: "no-cors" }).then(() => "loaded", (e) => "blocked: " + e.message)))""")
+    page.wait_for_timeout(200)
+    counted = len(guard.outside) - before
+    del guard.outside[before:]
+    return {"results": results, "counted": counted}
 
 
 def write_memory(root: Path, data, seed: int) -> int:
@@ -441,23 +459,12 @@ def run_personal(browser, guard, server: Server, count: int, rounds: int) -> dic
     """Section 6: the base network against digits.personal with PERSONAL_KEPT kept, in the lab page."""
     context = new_context(browser, guard)
     try:
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(server.url + "bench/lab.html")
-        page.wait_for_function("window.lab", timeout=60_000)
-        config = {"count": count, "pyFiles": sorted(p.name for p in (SITE / "digits").glob("*.py")),
-                  "weights": "../model/digits.npz", "onnx": "../model/digits.onnx", "labPy": "lab.py"}
+        page, errors, config = lab_page(context, server, count)
         page.evaluate("(config) => lab.init(config)", config)
         page.evaluate("([path, rounds]) => lab.personal(path, rounds)", [MEMORY_FILE, 2])  # warm-up: V8 optimises the hot wasm
         raw = page.evaluate("([path, rounds]) => lab.personal(path, rounds)", [MEMORY_FILE, rounds])
-        raw["errors"] = errors
-        return raw
     finally:
         context.close()
-
-
-def summarise_personal(raw: dict, count: int, rounds: int) -> dict:
     base, kept = np.array(raw["predict_ms"]["base"]), np.array(raw["predict_ms"]["kept"])
     read_base, read_kept = raw["read_ms"]["base"], raw["read_ms"]["kept"]
     out = {
@@ -468,19 +475,10 @@ def summarise_personal(raw: dict, count: int, rounds: int) -> dict:
         "ratio_paired_median": pct(kept / np.maximum(base, 1e-3), 50),
         "read": {"inks": len(read_base), "base_p50_ms": pct(read_base, 50), "kept_p50_ms": pct(read_kept, 50),
                  "ratio": pct(read_kept, 50) / pct(read_base, 50)},
-        "errors": raw["errors"],
+        "errors": errors,
     }
     out["verdicts"] = bars.verdicts("browser", {"personal": out})
     return out
-
-
-def print_personal(r: dict) -> None:
-    print(f"\npersonal (issue 10), {r['kept']} examples kept, {r['digits']} digits x {r['rounds']} rounds, one digit at a time:")
-    print(f"  predict_proba p50: base {ms(r['base_p50_ms'])}, kept {ms(r['kept_p50_ms'])}: "
-          f"{r['read_time_ratio']:.3f}x (paired median {r['ratio_paired_median']:.3f}x)")
-    print(f"  digits.read p50 on {r['read']['inks']} inks: base {ms(r['read']['base_p50_ms'])}, "
-          f"kept {ms(r['read']['kept_p50_ms'])}: {r['read']['ratio']:.3f}x")
-    print(f"  loading the memory (from_bytes): {ms(r['load_memory_ms'])}; bars: {r['verdicts']}")
 
 
 # --- figures -------------------------------------------------------------------------------------------
@@ -587,100 +585,21 @@ def machine() -> dict:
             "loadavg_start": list(os.getloadavg())}
 
 
-def ms(v) -> str:
-    return "-" if v is None else f"{v:,.0f} ms" if v >= 100 else f"{v:.2f} ms"
+def stamp() -> dict:
+    return {"date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"), "command": shlex.join(sys.orig_argv)}
 
 
-def mb(v) -> str:
-    return "-" if v is None else f"{v / 1e6:.2f} MB"
+def write_json(out: Path, report: dict) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(report, indent=1) + "\n")
+    tmp.replace(out)
 
 
-def print_table(r: dict) -> None:
-    s, t, lat, c = r["startup"], r["transfer"], r["latency"], r["ceiling"]
-    print()
-    print(f"Browser bench: {r['browser']} on {r['machine']['cpu']} ({r['machine']['cores']} cores), "
-          f"load average {r['machine']['loadavg_start'][0]:.1f} -> {r['machine']['loadavg_end'][0]:.1f}")
-    print(f"{'':44} {'median':>10}   samples")
-    print(f"{'1. ready, cold: the page':44} {ms(s['real_cold_median_ms']):>10}   " + ", ".join(f"{v:.0f}" for v in s["real_cold_ms"]))
-    print(f"{'   ready, cold: bare Pyodide + numpy':44} {ms(s['bare_cold_median_ms']):>10}   " + ", ".join(f"{v:.0f}" for v in s["bare_cold_ms"]))
-    print(f"{'   ready, cold: bare, numpy preloaded':44} {ms(s['preload_cold_median_ms']):>10}   " + ", ".join(f"{v:.0f}" for v in s["preload_cold_ms"]))
-    if s["ratio_real_over_bare"]:
-        paired = s["ratio_paired_median"]
-        print(f"{'   page / bare (bar <= 1.3)':44} {s['ratio_real_over_bare']:>9.2f}x   {'PASS' if s['pass'] else 'FAIL'}"
-              + (f"   (median of paired ratios {paired:.2f}x)" if paired else ""))
-        if s["ratio_real_over_preload"]:
-            print(f"{'   page / bare with numpy preloaded':44} {s['ratio_real_over_preload']:>9.2f}x")
-        tl = s["timeline_median_ms"]
-        print(f"   where the time goes (median ms from navigation):  {'page':>8} {'bare':>8} {'preload':>8}")
-        for key in tl["real"]:
-            cells = [tl[k].get(key) for k in KINDS]
-            print(f"     {key:44}" + "".join(f" {'-' if c is None else f'{c:,.0f}':>8}" for c in cells))
-    print(f"{'   ready, warm (second visit)':44} {ms(s['real_warm_median_ms']):>10}   " + ", ".join(f"{v:.0f}" for v in s["real_warm_ms"]))
-    if s["ratio_warm_over_cold"]:
-        print(f"{'   warm / cold':44} {s['ratio_warm_over_cold']:>9.2f}x")
-    for e in s["errors"]:
-        print(f"   ! {e}")
-    if t:
-        print(f"{'2. first visit, until ready: on the wire':44} {mb(t['wire_bytes']):>10}   {t['requests']} requests, {t['gzip_served']} gzip")
-        print(f"{'   the same files uncompressed':44} {mb(t['uncompressed_bytes']):>10}")
-        for f in t["files"][:8]:
-            wire = "-" if f["wire"] is None else f"{f['wire'] / 1e3:,.0f} kB"
-            raw = "-" if f["raw"] is None else f"{f['raw'] / 1e3:,.0f} kB"
-            print(f"     {f['path'][:52]:52} {raw:>10} -> {wire:>9} {f['encoding'] or ''}")
-    print(f"{'3. one digit, p50 / p95: numpy in Pyodide':44} {ms(lat['numpy_p50_ms']):>10} / {ms(lat['numpy_p95_ms'])}"
-          f"   ({lat['digits']} digits; batched: {lat['numpy_batch_ms_per_digit']:.2f} ms a digit)")
-    print(f"{'   onnxruntime-web, wasm, 1 thread':44} {ms(lat['ort_p50_ms']):>10} / {ms(lat['ort_p95_ms'])}")
-    print(f"{'   numpy / ort at p50 (bar <= 4, aim 2)':44} {lat['ratio_numpy_over_ort']:>9.2f}x   {'PASS' if lat['pass'] else 'FAIL'}"
-          f"   (median of per-digit ratios {lat['ratio_paired_median']:.2f}x)")
-    print(f"{'   same argmax (numpy vs ort)':44} {lat['argmax_agreement']:>10.2%}   max |dp| {lat['max_abs_prob_diff']:.1e};"
-          f" vs CPython numpy {lat['agreement_with_cpython_numpy']:.2%}")
-    fa = lat["first_after_start"]
-    print(f"{'   right after start-up (first ' + str(fa['digits']) + '), p50':44} {ms(fa['numpy_p50_ms']):>10} numpy, "
-          f"{ms(fa['ort_p50_ms'])} ort; the very first: {ms(fa['numpy_first_ms'])} / {ms(fa['ort_first_ms'])}")
-    rd = lat["read"]
-    print(f"{'   digits.read on canvas inks, p50 / p95':44} {ms(rd['p50_ms']):>10} / {ms(rd['p95_ms'])}"
-          f"   ({rd['inks']} inks of {rd['ink_pixels'][0] / 1e3:.0f}-{rd['ink_pixels'][1] / 1e3:.0f} k pixels)")
-    print(f"{'     stages alone, p50: segment':44} {ms(rd['segment_p50_ms']):>10}   to_mnist {ms(rd['to_mnist_p50_ms'])},"
-          f" net {ms(rd['net_p50_ms'])}; read right: {rd['accuracy']:.0%}")
-    print(f"{'4. forward pass, effective':44} {c['effective_gmacs']:>7.2f} G   multiply-adds/s ({c['multiply_adds'] / 1e6:.2f} M a digit)")
-    print(f"{'   (256x256)@(256x256), ' + c['matmul_best_dtype']:44} {c['matmul_gmacs']:>7.2f} G   "
-          f"(float32 {c['matmul']['float32']['gmacs_median']:.2f}, float64 {c['matmul']['float64']['gmacs_median']:.2f})")
-    print(f"{'   forward pass / matmul':44} {c['fraction_of_matmul']:>10.2f}   (nominal multiply-adds: Winograd does 2.25-4.6x fewer in the 3x3 layers)")
-    print(f"{'   the same, b stored transposed: ' + c['matmul_transposed_best'].split()[0]:44} {c['matmul_transposed_gmacs']:>7.2f} G   "
-          f"forward pass / that: {c['fraction_of_transposed_matmul']:.2f}")
-    g = r["guard"]
-    print(f"{'5. requests that tried to leave 127.0.0.1':44} {g['outside_requests']:>10}   "
-          f"(probe: {g['probe']['counted']} of 2 counted, {sum(p.startswith('blocked') for p in g['probe']['results'])} blocked)")
-    p = r["profile"]
-    pp = p["predict_proba_ms"]
-    print()
-    print(f"Per layer in Pyodide, one digit, ms best | median of round-robin samples "
-          f"(predict_proba {pp['best']:.2f} | {pp['median']:.2f}; sum of layers, best: {p['sum_best_ms']:.2f}):")
-    for row in p["layers"]:
-        t = row["ms"]
-        shipped = t["as shipped"]
-        what = ""
-        if row["type"] == "conv2d":
-            what = f"{row['path']}, {row['macs'] / 1e6:.2f} M MACs"
-        elif row["type"] == "dense":
-            what = f"{row['macs'] / 1e6:.3f} M MACs"
-        print(f"  {row['index']:>2} {row['type']:9} {'x'.join(map(str, row['in'])):>9} -> {'x'.join(map(str, row['out'])):9}"
-              f" {shipped['best']:6.3f} | {shipped['median']:6.3f}   {what}")
-        for name, v in t.items():
-            if name != "as shipped" and row["type"] in ("conv2d", "dense"):
-                print(f"       {name:52} {v['best']:6.3f} | {v['median']:6.3f}")
-        for tag, facts in row.get("winograd", {}).items():
-            print(f"       {tag}: {facts['products']} = {facts['macs'] / 1e6:.2f} M MACs, "
-                  f"max |diff| vs im2col {facts['max_abs_diff_vs_im2col']:.1e}")
-    v = r["variants"]
-    shipped = v["ms"]["as shipped"]
-    print(f"Whole forward pass, one digit, ms best | median of 21 round-robin samples: as shipped {shipped['best']:.3f} | {shipped['median']:.3f}")
-    for name, t in v["ms"].items():
-        if name != "as shipped":
-            print(f"  {name:44} {t['best']:6.3f} | {t['median']:6.3f}   bit-identical: {v['bit_identical_on_20_digits'][name]}")
+# --- the run ---------------------------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.browser", description=__doc__.split("\n\n")[0],
         epilog="Needs site/vendor/ (make runtime), Debian's chromium (make browser) and onnxruntime-web "
@@ -692,7 +611,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT.relative_to(ROOT)})")
     parser.add_argument("--rounds", type=int, default=20, help="readings drawn with the mouse for the whole path (default 20)")
     parser.add_argument("--firsts", type=int, default=3, help="fresh visits for the first reading after ready (default 3)")
-    parser.add_argument("--only-path", action="store_true", help="measure the whole path only (bench.whole_path), print it, write nothing")
+    parser.add_argument("--only-path", action="store_true",
+                        help="measure the whole path only (bench.whole_path) and update the \"whole_path\" key of --out")
     parser.add_argument("--no-lighthouse", dest="lighthouse", action="store_false",
                         help=f"skip Lighthouse ({lighthouse.PACKAGE} through npm exec) on the page")
     parser.add_argument("--keep-root", action="store_true", help="keep the assembled temporary root (printed)")
@@ -700,84 +620,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only-personal", action="store_true",
                         help="measure issue 10's figures only and update the \"personal\" key of --out")
     args = parser.parse_args(argv)
-    if args.digits < 1 or args.loads < 1:
-        parser.error("--digits and --loads must be at least 1")
+    if args.digits < 20 or args.loads < 1:  # the lab page checks its forward-pass variants on 20 digits
+        parser.error("--digits must be at least 20 and --loads at least 1")
+    return args
 
-    if not (SITE / "vendor" / ".complete").is_file():
-        raise SystemExit("bench.browser: the Python runtime is not built: run `make runtime`")
-    if not chromium.EXECUTABLE.exists():
-        raise SystemExit(f"bench.browser: {chromium.MISSING}")
-    from playwright.sync_api import sync_playwright
 
-    from digits import cnn
-
-    started = time.perf_counter()
-    info = machine()
-    ensure_ort()
-    x, y, index, data = pick_digits(args.digits, args.seed)
-    inks, ink_labels = make_inks(data, args.inks, args.seed)
-    net = cnn.load(SITE / "model" / "digits.npz")
-    cpython_probs = net.predict_proba(x)
-
+@contextlib.contextmanager
+def served(x: np.ndarray, inks: list[np.ndarray], data, args: argparse.Namespace):
+    """serve.py on a temporary root (site/, the fixtures and the inputs; removed after, unless --keep-root)."""
     work = Path(tempfile.mkdtemp(prefix="browser-", suffix=".tmp", dir=ROOT / "bench" / "results"))
-    root = work / "root"
     server = None
     try:
-        assemble(root, x, inks)
-        write_memory(root, data, args.seed)
-        server = Server(root, work / "serve.log")
-        print(f"serving {root} at {server.url}", flush=True)
-        guard = Guard()
-        with sync_playwright() as p:
-            browser = chromium.launch(p, *BLOCK_OUTSIDE)
-            try:
-                if args.only_personal:
-                    print(f"personal: {PERSONAL_KEPT} examples kept vs the base network, in the page ...", flush=True)
-                    personal = summarise_personal(run_personal(browser, guard, server, args.digits, args.personal_rounds),
-                                                  args.digits, args.personal_rounds)
-                    print_personal(personal)
-                    report = json.loads(args.out.read_text()) if args.out.exists() else {"bench": "browser"}
-                    report["personal"] = {"date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-                                          "command": shlex.join(sys.orig_argv), **personal}
-                    tmp = args.out.with_name(args.out.name + ".tmp")
-                    tmp.write_text(json.dumps(report, indent=1) + "\n")
-                    tmp.replace(args.out)
-                    print(f"wrote the \"personal\" key of {args.out}")
-                    return 0
-                print("the whole path: pen lifted -> answer, this page and an onnxruntime-web page ...", flush=True)
-                t0 = time.perf_counter()
-                path = whole_path.measure(lambda: new_context(browser, guard), wait_done,
-                                          {"real": server.url + "index.html", "peer": server.url + "bench/peer.html"},
-                                          data.x_test, data.y_test, args.rounds, args.firsts, args.seed)
-                whole_path.print_table(path)
-                if args.only_path:
-                    return 0
-                phases = {"path_s": round(time.perf_counter() - t0, 1)}
-                print("start-up (cold, alternating) ...", flush=True)
-                t0 = time.perf_counter()
-                loads = measure_loads(browser, guard, server, args.loads)
-                phases["loads_s"] = round(time.perf_counter() - t0, 1)
-                t0 = time.perf_counter()
-                outside_loads = list(guard.outside)
-                print("lab: numpy in Pyodide vs onnxruntime-web ...", flush=True)
-                lab = run_lab(browser, guard, server, args.digits)
-                phases["lab_s"] = round(time.perf_counter() - t0, 1)
-                phases["lab_steps_s"] = lab.pop("steps")
-                print(f"personal: {PERSONAL_KEPT} examples kept vs the base network ...", flush=True)
-                t0 = time.perf_counter()
-                personal = summarise_personal(run_personal(browser, guard, server, args.digits, args.personal_rounds),
-                                              args.digits, args.personal_rounds)
-                phases["personal_s"] = round(time.perf_counter() - t0, 1)
-                version = browser.version
-                if args.lighthouse:
-                    print(f"Lighthouse ({lighthouse.PACKAGE}, desktop preset) ...", flush=True)
-                    t0 = time.perf_counter()
-                    audit = lighthouse.measure(server.url + "index.html")
-                    phases["lighthouse_s"] = round(time.perf_counter() - t0, 1)
-                    print(f"  {audit}", flush=True)
-            finally:
-                browser.close()
-        result = summarise(loads, lab, x, y, cpython_probs, net, root)
+        assemble(work / "root", x, inks)
+        write_memory(work / "root", data, args.seed)
+        server = Server(work / "root", work / "serve.log")
+        print(f"serving {work / 'root'} at {server.url}", flush=True)
+        yield server, work / "root"
     finally:
         if server:
             server.stop()
@@ -786,43 +644,113 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(work, ignore_errors=True)
 
-    info["loadavg_end"] = list(os.getloadavg())
-    texts = lab["read"]["texts"]
-    result["latency"]["read"]["accuracy"] = float(np.mean([t == str(lb) for t, lb in zip(texts, ink_labels, strict=True)]))
-    report = {
-        "bench": "browser",
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "command": shlex.join(sys.orig_argv),
+
+@contextlib.contextmanager
+def browsing():
+    """A headless Chromium whose requests off 127.0.0.1 fail, and the Guard that counts them."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = chromium.launch(p, *BLOCK_OUTSIDE)
+        try:
+            yield browser, Guard()
+        finally:
+            browser.close()
+
+
+def phase(phases: dict, key: str, doing: str, run):
+    """``run()``, said first and timed into ``phases[key]`` (seconds)."""
+    print(doing, flush=True)
+    t0 = time.perf_counter()
+    out = run()
+    phases[key] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+def measure_path(browser, guard: Guard, server: Server, data, args: argparse.Namespace) -> dict:
+    return whole_path.measure(lambda: new_context(browser, guard), wait_done,
+                              {"real": server.url + "index.html", "peer": server.url + "bench/peer.html"},
+                              data.x_test, data.y_test, args.rounds, args.firsts, args.seed)
+
+
+def measure(browser, guard: Guard, server: Server, data, args: argparse.Namespace) -> dict:
+    """Every section in turn, as the page and the lab page measure them; how long each took."""
+    phases: dict = {}
+    path = phase(phases, "path_s", "the whole path: pen lifted -> answer, this page and an onnxruntime-web page ...",
+                 lambda: measure_path(browser, guard, server, data, args))
+    loads = phase(phases, "loads_s", "start-up (cold, alternating) ...", lambda: measure_loads(browser, guard, server, args.loads))
+    lab = phase(phases, "lab_s", "lab: numpy in Pyodide vs onnxruntime-web ...", lambda: run_lab(browser, guard, server, args.digits))
+    phases["lab_steps_s"] = lab.pop("steps")
+    personal = phase(phases, "personal_s", f"personal: {PERSONAL_KEPT} examples kept vs the base network ...",
+                     lambda: run_personal(browser, guard, server, args.digits, args.personal_rounds))
+    audit = phase(phases, "lighthouse_s", f"Lighthouse ({lighthouse.PACKAGE}, desktop preset) ...",
+                  lambda: lighthouse.measure(server.url + "index.html")) if args.lighthouse else None
+    return {"phases": phases, "path": path, "loads": loads, "lab": lab, "personal": personal, "lighthouse": audit,
+            "browser": f"Chromium {browser.version}"}
+
+
+def report(args: argparse.Namespace, started: float, info: dict, m: dict, figures: dict, net, index, guard: Guard) -> dict:
+    """bench/results/browser.json: how it was measured, then the figures (docs.render words them)."""
+    lab, npz = m["lab"], SITE / "model" / "digits.npz"
+    return {
+        "bench": "browser", **stamp(),
         "seconds": round(time.perf_counter() - started, 1),
-        "phases": phases,
-        "machine": info,
-        "browser": f"Chromium {version}",
+        "phases": m["phases"],
+        "machine": info | {"loadavg_end": list(os.getloadavg())},
+        "browser": m["browser"],
         "pyodide": {k: lab["timer"][k] for k in ("numpy", "python", "has_blas", "winograd_layers")},
         "cross_origin_isolated": lab["init"]["cross_origin_isolated"],
-        "model": {"npz": str((SITE / "model" / "digits.npz").relative_to(ROOT)), "multiply_adds": net.multiply_adds,
+        "model": {"npz": str(npz.relative_to(ROOT)), "multiply_adds": net.multiply_adds,
                   "parameters": net.parameters, "test_accuracy": card_accuracy(),
-                  "npz_mtime": datetime.datetime.fromtimestamp((SITE / "model" / "digits.npz").stat().st_mtime, datetime.UTC).isoformat(timespec="seconds")},
+                  "npz_mtime": datetime.datetime.fromtimestamp(npz.stat().st_mtime, datetime.UTC).isoformat(timespec="seconds")},
         "config": {"digits": args.digits, "loads": args.loads, "inks": args.inks, "seed": args.seed,
                    "mnist_test_indices_first": index[:10].tolist(), "chromium_args": ARGS, "ort_files": ORT_FILES},
-        **result,
-        "guard": {"outside_requests": len(outside_loads) + len(guard.outside), "outside_urls": (outside_loads + guard.outside)[:20],
+        **figures,
+        "guard": {"outside_requests": len(guard.outside), "outside_urls": guard.outside[:20],
                   "probe": lab["probe"], "method": "--proxy-server to a dead port for every non-loopback request; "
                   "every request of every context counted"},
         "profile": lab["layers"],
         "variants": lab["variants"],
-        "whole_path": path,
-        "lighthouse": audit if args.lighthouse else None,
-        "personal": personal,
+        "whole_path": m["path"],
+        "lighthouse": m["lighthouse"],
+        "personal": m["personal"],
         "lab_errors": lab["errors"],
     }
-    print_table(report)
-    whole_path.print_table(path)
-    print_personal(personal)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=1) + "\n")
-    tmp.replace(args.out)
-    print(f"\nwrote {args.out} in {report['seconds']:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not (SITE / "vendor" / ".complete").is_file():
+        raise SystemExit("bench.browser: the Python runtime is not built: run `make runtime`")
+    if not chromium.EXECUTABLE.exists():
+        raise SystemExit(f"bench.browser: {chromium.MISSING}")
+    from digits import cnn
+
+    started, info = time.perf_counter(), machine()
+    ensure_ort()
+    x, y, index, data = pick_digits(args.digits, args.seed)
+    inks, ink_labels = make_inks(data, args.inks, args.seed)
+    net = cnn.load(SITE / "model" / "digits.npz")
+    shown = "" if args.out == DEFAULT_OUT else f" --from {args.out}"
+    with served(x, inks, data, args) as (server, root), browsing() as (browser, guard):
+        if args.only_path or args.only_personal:
+            key = "whole_path" if args.only_path else "personal"
+            print(f"{key} only ...", flush=True)
+            figures = (measure_path(browser, guard, server, data, args) if args.only_path
+                       else stamp() | run_personal(browser, guard, server, args.digits, args.personal_rounds))
+            kept = json.loads(args.out.read_text()) if args.out.exists() else {"bench": "browser"}
+            write_json(args.out, kept | {key: figures})
+            block = "whole-path" if args.only_path else "browser-personal"
+            print(f"wrote the \"{key}\" key of {args.out}; table: python -m docs.render --print {block}{shown}")
+            return 0
+        m = measure(browser, guard, server, data, args)
+        figures = summarise(m["loads"], m["lab"], x, y, net.predict_proba(x), net, root)
+    texts = m["lab"]["read"]["texts"]
+    figures["latency"]["read"]["accuracy"] = float(np.mean([t == str(lb) for t, lb in zip(texts, ink_labels, strict=True)]))
+    result = report(args, started, info, m, figures, net, index, guard)
+    write_json(args.out, result)
+    print(f"{bars.said(bars.verdicts('browser', result))}; wrote {args.out} in {result['seconds']:.0f} s; "
+          f"tables: python -m docs.render --print browser (or whole-path, browser-personal){shown}")
     return 0
 
 

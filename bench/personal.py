@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.personal [--model site/model/digits.npz] [--seed 0] [--digits 2000] [--orders 3]
 
 Writes ``bench/results/personal.json`` (each figure's pass or fail against ``bench/bars.toml``)
-and prints a table. Everything is seeded: the same model gives the same figures, timings aside.
+and prints one line; ``python -m docs.render --print personal`` shows the table. Everything is seeded: the same model gives the same figures, timings aside.
 
 Writers. MNIST test digits are traced into pen strokes (``training.strokes``), redrawn the way
 one person writes (their own slant replacing the MNIST writer's), painted with a round pen as
@@ -285,55 +285,66 @@ def summary(runs: list[dict], path: tuple[str, ...]) -> dict:
 
 
 def measure(config: Config) -> dict:
+    """Every figure above, with each one's pass or fail against bench/bars.toml."""
     started = time.perf_counter()
     net = cnn.load(config.model)
     mnist = load_mnist()
     x_test = mnist.x_test / np.float32(255)
-    mnist_features = net.features(x_test)
-    mnist_read = net.head(mnist_features).argmax(axis=1)
-
-    pool = np.random.default_rng([config.seed, 0]).permutation(len(mnist.y_test))[: config.digits]
-    traced = [strokes.trace(mnist.x_test[i]) for i in pool]
-    pool = np.array([i for i, t in zip(pool, traced, strict=True) if t])  # an empty trace cannot be redrawn
-    traced = [t for t in traced if t]
-    drawn = {name: draw_writer(WRITERS[name], traced, mnist.y_test[pool], np.random.default_rng([config.seed, 1, w]))
-             for w, name in enumerate(config.writers)}
-
-    writers = {}
-    for w, (name, hand) in enumerate(drawn.items()):
-        runs = []
-        for order in range(config.orders):
-            shuffled = np.random.default_rng([config.seed, 2, w, order]).permutation(len(hand.labels))
-            half = len(shuffled) // 2
-            stream_result, stream_memory = stream(net, hand.part(shuffled[:half]))
-            new = shuffled[half:][np.isin(hand.labels[shuffled[half:]], WRITERS[name].digits)]  # the style's digits
-            five_result, five_memory = after_corrections(net, hand.part(new), config.corrections)
-            runs.append({"stream": stream_result, "after_corrections": five_result,
-                         "mnist_with_stream_memory": mnist_drop(stream_memory, mnist_features, mnist_read, mnist.y_test),
-                         "mnist_with_corrections": mnist_drop(five_memory, mnist_features, mnist_read, mnist.y_test)})
-        writers[name] = {
-            "writer": asdict(WRITERS[name]),
-            "base_accuracy": float((net.predict(hand.images) == hand.labels).mean()),
-            "fewer_errors": summary(runs, ("stream", "fewer_errors")),
-            "after_corrections": summary(runs, ("after_corrections", "accuracy")),
-            "base_after_corrections": summary(runs, ("after_corrections", "base_accuracy")),
-            "mnist_drop": summary([{"d": max(r["mnist_with_stream_memory"]["drop"], r["mnist_with_corrections"]["drop"])}
-                                   for r in runs], ("d",)),
-            "runs": runs,
-        }
-
-    all_images = np.concatenate([hand.images for hand in drawn.values()])
-    features = np.concatenate([mnist_features, net.features(all_images)])
-    wrong = wrong_corrections(net, x_test, mnist.y_test, features, net.head(features).argmax(axis=1),
-                              config.wrong_trials, np.random.default_rng([config.seed, 3]))
-
-    everything = Drawn([ink for hand in drawn.values() for ink in hand.inks], all_images,
+    features = net.features(x_test)
+    test = (features, net.head(features).argmax(axis=1), mnist.y_test)  # MNIST test: features, readings, truth
+    drawn = draw_writers(config, mnist.x_test, mnist.y_test)
+    writers = {name: learn_writer(net, config, w, name, hand, test) for w, (name, hand) in enumerate(drawn.items())}
+    everything = Drawn([ink for hand in drawn.values() for ink in hand.inks],
+                       np.concatenate([hand.images for hand in drawn.values()]),
                        np.concatenate([hand.labels for hand in drawn.values()]))
+    every_feature = np.concatenate([features, net.features(everything.images)])  # MNIST test, then the writers'
+    wrong = wrong_corrections(net, x_test, mnist.y_test, every_feature, net.head(every_feature).argmax(axis=1),
+                              config.wrong_trials, np.random.default_rng([config.seed, 3]))
     pick = np.random.default_rng([config.seed, 4]).permutation(len(everything.labels))
     speed = timing(net, everything.part(pick[: config.kept]), everything.part(pick[config.kept : config.kept + config.timed]))
+    results = figures(config, writers, wrong, speed) | {"seconds": round(time.perf_counter() - started, 1)}
+    results["passed"] = bars.verdicts("personal", results)  # against bench/bars.toml
+    return results
 
-    judged = writers[JUDGED_WRITER] if JUDGED_WRITER in writers else None
-    results = {
+
+def draw_writers(config: Config, x_test: np.ndarray, y_test: np.ndarray) -> dict[str, Drawn]:
+    """The same --digits MNIST test digits (seeded; those that trace into strokes) in each writer's hand."""
+    pool = np.random.default_rng([config.seed, 0]).permutation(len(y_test))[: config.digits]
+    traced = [strokes.trace(x_test[i]) for i in pool]
+    pool = np.array([i for i, t in zip(pool, traced, strict=True) if t])  # an empty trace cannot be redrawn
+    traced = [t for t in traced if t]
+    return {name: draw_writer(WRITERS[name], traced, y_test[pool], np.random.default_rng([config.seed, 1, w]))
+            for w, name in enumerate(config.writers)}
+
+
+def learn_writer(net, config: Config, w: int, name: str, hand: Drawn, test: tuple) -> dict:
+    """Measures 1 to 3 for one writer, in each of --orders shuffles, and their summaries."""
+    runs = []
+    for order in range(config.orders):
+        shuffled = np.random.default_rng([config.seed, 2, w, order]).permutation(len(hand.labels))
+        half = len(shuffled) // 2
+        stream_result, stream_memory = stream(net, hand.part(shuffled[:half]))
+        new = shuffled[half:][np.isin(hand.labels[shuffled[half:]], WRITERS[name].digits)]  # the style's digits
+        five_result, five_memory = after_corrections(net, hand.part(new), config.corrections)
+        runs.append({"stream": stream_result, "after_corrections": five_result,
+                     "mnist_with_stream_memory": mnist_drop(stream_memory, *test),
+                     "mnist_with_corrections": mnist_drop(five_memory, *test)})
+    return {
+        "writer": asdict(WRITERS[name]),
+        "base_accuracy": float((net.predict(hand.images) == hand.labels).mean()),
+        "fewer_errors": summary(runs, ("stream", "fewer_errors")),
+        "after_corrections": summary(runs, ("after_corrections", "accuracy")),
+        "base_after_corrections": summary(runs, ("after_corrections", "base_accuracy")),
+        "mnist_drop": summary([{"d": max(r["mnist_with_stream_memory"]["drop"], r["mnist_with_corrections"]["drop"])}
+                               for r in runs], ("d",)),
+        "runs": runs,
+    }
+
+
+def figures(config: Config, writers: dict, wrong: dict, speed: dict) -> dict:
+    """The result file: what was measured how, the judged figures (bench/bars.toml's), then the detail."""
+    judged = writers.get(JUDGED_WRITER)
+    return {
         "model": {"path": str(config.model.relative_to(ROOT) if config.model.is_relative_to(ROOT) else config.model),
                   "sha256": hashlib.sha256(config.model.read_bytes()).hexdigest()},
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
@@ -349,50 +360,7 @@ def measure(config: Config) -> dict:
         "writers": writers,
         "wrong_correction": wrong,
         "timing": speed,
-        "seconds": round(time.perf_counter() - started, 1),
     }
-    results["passed"] = bars.verdicts("personal", results)  # against bench/bars.toml
-    return results
-
-
-def print_table(r: dict) -> None:
-    def pct(v, places=1):
-        return "-" if v is None else f"{v * 100:.{places}f} %"
-
-    print(f"model {r['model']['path']} (sha256 {r['model']['sha256'][:12]}), seed {r['config']['seed']}, "
-          f"{r['config']['orders']} orders of {r['config']['digits']} digits per writer, {r['seconds']} s\n")
-    print(f"{'writer':12} {'base acc.':>9} {'stream errors':>15} {'fewer':>8}   {'after 5 corrections (base)':>27} "
-          f"{'worst MNIST drop':>17}")
-    for name, w in r["writers"].items():
-        base = sum(run["stream"]["base_errors"] for run in w["runs"])
-        errors = sum(run["stream"]["errors"] for run in w["runs"])
-        after = f"{pct(w['after_corrections']['mean'])} ({pct(w['base_after_corrections']['mean'])})"
-        print(f"{name:12} {pct(w['base_accuracy'], 2):>9} {base:7d} -> {errors:4d} {pct(w['fewer_errors']['mean'], 0):>8}   "
-              f"{after:>27} {w['mnist_drop']['max'] * 100:+13.2f} pt")
-    print("  (stream errors summed over the orders; 'fewer' and 'after' their means; after 5 corrections: the "
-          "new digits the style changes, for the continental writer its 1s and 7s)\n")
-    wr, t = r["wrong_correction"], r["timing"]
-    rows = [
-        ("fewer_errors", f"stream errors vs the base network ({r['judged_writer']})", pct(r["fewer_errors"], 0)),
-        ("after_five_corrections", f"after 5 corrections, new digits read right ({r['judged_writer']})",
-         pct(r["after_five_corrections"])),
-        ("mnist_drop", "MNIST test accuracy drop, worst writer and order", f"{r['mnist_drop'] * 100:+.2f} pt"),
-        ("wrong_correction_changes", f"one wrong correction: readings changed, worst of {wr['trials']}",
-         pct(r["wrong_correction_changes"], 3)),
-        ("read_time_ratio", f"time to read one digit, {t['kept']} kept / bare (CPython)", f"{r['read_time_ratio']:.3f}x"),
-    ]
-    print(f"{'measure':62} {'value':>10}  bar")
-    for key, label, value in rows:
-        verdict = {True: "pass", False: "FAIL", None: ""}[r["passed"].get(key)]
-        print(f"{label:62} {value:>10}  {bars.BARS['personal.' + key].text()} {verdict}")
-    print(f"\n  wrong corrections: mean {pct(wr['changed_mean'], 3)} of {wr['digits_compared']} digits changed, "
-          f"{pct(wr['changed_in_its_class_mean'], 2)} of the taught digit's own class; the taught drawing read as "
-          f"taught in {pct(wr['taught_drawing_read_as_taught'], 0)} of trials; worst: {wr['worst']['kind']}, "
-          f"a {wr['worst']['truth']} taught as {wr['worst']['taught']}")
-    print(f"  predict_proba, one digit: {t['predict_proba']['base_ms']:.3f} ms bare, {t['predict_proba']['personal_ms']:.3f} ms "
-          f"with {t['kept']} kept ({pct(t['within_reach'], 0)} of the digits timed within reach of a kernel)")
-    print(f"  digits.read, one digit's ink: {t['read']['base_ms']:.3f} ms bare, {t['read']['personal_ms']:.3f} ms "
-          f"({t['read']['ratio']:.3f}x)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -419,8 +387,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     config.out.parent.mkdir(parents=True, exist_ok=True)
     config.out.write_text(json.dumps(results, indent=2) + "\n")
-    print_table(results)
-    print(f"\nwritten to {config.out}")
+    shown = "" if config.out == DEFAULT_OUT else f" --from {config.out}"
+    print(f"{bars.said(results['passed'])}; wrote {config.out}; table: python -m docs.render --print personal{shown}")
     return 0
 
 

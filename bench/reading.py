@@ -387,10 +387,8 @@ def main(argv: list[str] | None = None) -> int:
     results["passed"] = bars.verdicts("reading", results)  # against bench/bars.toml
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
-    missed = [name for name, met in results["passed"].items() if not met]
-    print(f"{len(results['passed']) - len(missed)} of {len(results['passed'])} bars met"
-          + (f" (missed: {', '.join(missed)})" if missed else "") + f"; wrote {args.out}; "
-          "tables: python -m docs.render --print reading (or pen, reading-details)")
+    print(f"{bars.said(results['passed'])}; wrote {args.out}; tables: python -m docs.render --print reading "
+          "(or pen, reading-details)")
     return 0
 
 

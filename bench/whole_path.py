@@ -182,20 +182,3 @@ def summary(samples: list[dict]) -> dict:
         out["candidates"] = [s["candidates"] for s in samples]
     return out
 
-
-def print_table(r: dict) -> None:
-    def ms(v):
-        return "-" if v is None else f"{v:.1f} ms"
-
-    print(f"\nThe whole path, pen lifted -> answer (p50 / p95 over {r['rounds']} readings; the first after ready: fresh visits):")
-    print(f"  {'':34} {'in the DOM':>20} {'painted':>20}")
-    rows = [("this page, one digit", r["real"]["one"]), ("this page, four digits", r["real"]["four"]),
-            ("this page, first after ready", r["real"]["first"]), ("onnxruntime-web page, one digit", r["peer"]["one"]),
-            ("onnxruntime-web page, first", r["peer"]["first"])]
-    for name, s in rows:
-        print(f"  {name:34} {ms(s['dom_p50_ms']):>9} / {ms(s['dom_p95_ms']):>8} {ms(s['frame_p50_ms']):>9} / {ms(s['frame_p95_ms']):>8}")
-    print(f"  this page / onnxruntime-web page, one digit, in the DOM, p50: {r['ratio_one_real_over_peer']:.2f}x; "
-          f"first after ready / steady: {r['ratio_first_over_steady']:.2f}x")
-    for name, s in rows[:3]:
-        stages = ", ".join(f"{k} {v:.1f}" for k, v in s["stages_p50_ms"].items())
-        print(f"  stages, {name}, p50 ms: {stages}")

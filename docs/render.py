@@ -2,12 +2,14 @@
 
     .venv/bin/python -m docs.render                  # rewrite README.md's blocks and docs/model-card.md
     .venv/bin/python -m docs.render --check          # exit 1 if either is not what the results say
-    .venv/bin/python -m docs.render --print reading  # a README block (or reading-details) on the terminal
+    .venv/bin/python -m docs.render --print reading  # a README block, or a benchmark's table, on the terminal
+    .venv/bin/python -m docs.render --print personal --from /tmp/personal.json  # that table from another run
 
 Figures come from the JSON the exporter and the benchmarks wrote (site/model/card.json and
 bench/results/*.json: bench/bars.py SOURCES), bars from bench/bars.toml, and every word from the
 Markdown templates in docs/templates/, whose parts this module fills with str.format_map. It measures
-nothing: a missing result leaves its block saying which command produces it.
+nothing: a missing result leaves its block saying which command produces it. The benchmarks print no
+tables: theirs are the --print blocks of TABLES (reading-details, personal, browser, whole-path, ...).
 """
 
 from __future__ import annotations
@@ -34,9 +36,12 @@ def _percent(places: int):
     return lambda v: f"{v * 100:.{places}f} %"
 
 
-# Format specs the templates may use on numbers, beyond Python's own.
+# Format specs the templates may use on numbers, beyond Python's own; a missing figure (None) shows "-".
 SPECS = {
-    "pct": _percent(2), "pct1": _percent(1), "pct3": _percent(3),
+    "pct": _percent(2), "pct0": _percent(0), "pct1": _percent(1), "pct3": _percent(3),
+    "pt": lambda v: f"{v * 100:+.2f} pt",  # a share's change in percentage points
+    "ratio": lambda v: f"{v:.2f}x",
+    "ms": lambda v: f"{v:,.0f} ms" if v >= 100 else f"{v:.2f} ms",
     "M": lambda v: f"{v / 1e6:.2f}",  # millions
     "KB": lambda v: f"{v / 1024:.0f}",  # bytes as KiB, as the sizes have always been shown
     "MB": lambda v: f"{v / 1e6:.1f}",
@@ -63,8 +68,8 @@ class Figures:
             raise AttributeError(key) from e
 
     def __format__(self, spec: str) -> str:
-        if spec in SPECS and isinstance(self._value, int | float):
-            return SPECS[spec](self._value)
+        if spec in SPECS and isinstance(self._value, int | float | None):
+            return "-" if self._value is None else SPECS[spec](self._value)
         return format(self._value, spec)
 
 
@@ -229,15 +234,23 @@ def rendered(results: dict[str, dict | None] | None = None) -> dict[Path, str]:
     return out
 
 
-def terminal(name: str, results: dict[str, dict | None]) -> str:
-    if name == "reading-details":
-        if not results["reading"]:
-            raise SystemExit("no bench/results/reading.json: run `.venv/bin/python -m bench.reading`")
-        return reading_details(results["reading"])
-    blocks = readme_blocks(results)
-    if name not in blocks:
-        raise SystemExit(f"--print: no block {name!r}; choose from {', '.join(blocks)}, reading-details")
-    return blocks[name]
+def terminal(name: str, results: dict[str, dict | None], source_file: Path | None = None) -> str:
+    """A README block, or one of TABLES (from ``source_file`` instead of bench/results/ if given)."""
+    if name not in TABLES:
+        blocks = readme_blocks(results)
+        if name not in blocks:
+            raise SystemExit(f"--print: no block {name!r}; choose from {', '.join([*blocks, *TABLES])}")
+        if source_file:
+            raise SystemExit(f"--from goes with --print {', '.join(TABLES)}")
+        return blocks[name]
+    source, words = TABLES[name]
+    r = json.loads(source_file.read_text()) if source_file else results[source]
+    if not r:
+        raise SystemExit(f"no {bars.SOURCES[source].relative_to(ROOT)}: run `.venv/bin/python -m bench.{source}`")
+    return re.sub(r"\n{3,}", "\n\n", words(r))  # an empty optional part leaves no extra blank line
+
+
+# --- the benchmarks' own tables, for the terminal ---------------------------------------------------
 
 
 def reading_details(r: dict) -> str:
@@ -249,14 +262,71 @@ def reading_details(r: dict) -> str:
     return t.fill("details", r=r, threshold_rows=t.rows("threshold_row", table), kind_rows=t.rows("kind_row", kinds))
 
 
+def personal(r: dict) -> str:
+    t = Template("personal")
+    writers = [{"name": name, "w": w, "d": {"base_errors": sum(run["stream"]["base_errors"] for run in w["runs"]),
+                                           "errors": sum(run["stream"]["errors"] for run in w["runs"])}}
+               for name, w in r["writers"].items()]
+    return t.fill("personal", r=r, wr=r["wrong_correction"], t=r["timing"], bar=bar_cells({"personal": r}, Template("readme")),
+                  writer_rows=t.rows("writer_row", writers))
+
+
+def browser(r: dict) -> str:
+    t, s = Template("browser"), r["startup"]
+    timeline = s["timeline_median_ms"]
+    d = {
+        "samples": {k: ", ".join(f"{v:.0f}" for v in s[f"{k}_ms"]) for k in ("real_cold", "bare_cold", "preload_cold", "real_warm")},
+        "transposed": r["ceiling"]["matmul_transposed_best"].split()[0],
+        "blocked": sum(result.startswith("blocked") for result in r["guard"]["probe"]["results"]),
+        "errors": t.fill("errors", rows=t.rows("error_row", ({"error": e} for e in s["errors"]))) if s["errors"] else "",
+        "timeline_rows": t.rows("timeline_row", ({"point": point, "at": [timeline[kind].get(point) for kind in timeline]}
+                                                 for point in timeline["real"])),
+        "transfer": t.fill("transfer", t=r["transfer"], rows=t.rows("file_row", (f | {"encoding": f["encoding"] or ""}
+                                                                               for f in r["transfer"]["files"][:8])))
+        if r["transfer"] else "",
+        "layer_rows": "\n".join(layer_rows(t, r["profile"]["layers"])),
+        "variant_rows": t.rows("variant_row", ({"name": name, "ms": ms, "same": str(r["variants"]["bit_identical_on_20_digits"].get(name, ""))}
+                                               for name, ms in r["variants"]["ms"].items())),
+    }
+    return t.fill("browser", r=r, s=s, lat=r["latency"], c=r["ceiling"], bar=bar_cells({"browser": r}, Template("readme")), d=d)
+
+
+def layer_rows(t: Template, layers: list[dict]):
+    """Each layer's time as shipped; a convolution's and a dense layer's alternatives; Winograd's products."""
+    for layer in layers:
+        what = t.fill(f"what_{layer['type']}", **layer) if f"what_{layer['type']}" in t.parts else ""
+        shape = f"{'x'.join(map(str, layer['in']))} → {'x'.join(map(str, layer['out']))}"
+        yield t.fill("layer_row", layer=layer, ms=layer["ms"]["as shipped"], d={"what": what, "shape": shape})
+        if layer["type"] in ("conv2d", "dense"):
+            yield from (t.fill("alternative_row", name=name, ms=ms) for name, ms in layer["ms"].items() if name != "as shipped")
+        yield from (t.fill("winograd_row", tag=tag, **facts) for tag, facts in layer.get("winograd", {}).items())
+
+
+def whole_path(r: dict) -> str:
+    w = r["whole_path"]
+    stages = {kind: ", ".join(f"{k} {v:.1f}" for k, v in w["real"][kind]["stages_p50_ms"].items()) for kind in w["real"]}
+    return Template("browser").fill("whole_path", w=w, d={"stages": stages}, bar=bar_cells({"browser": r}, Template("readme")))
+
+
+def browser_personal(r: dict) -> str:
+    return Template("browser").fill("personal", p=r["personal"], bar=bar_cells({"browser": r}, Template("readme")))
+
+
+# --print NAME: (the result it shows, the function that words it), beside the README's blocks.
+TABLES = {"reading-details": ("reading", reading_details), "personal": ("personal", personal),
+          "browser": ("browser", browser), "whole-path": ("browser", whole_path),
+          "browser-personal": ("browser", browser_personal)}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m docs.render", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if a generated file is stale")
-    p.add_argument("--print", dest="show", metavar="BLOCK", help="print one README block, or reading-details")
+    p.add_argument("--print", dest="show", metavar="BLOCK", help=f"print one README block, or {', '.join(TABLES)}")
+    p.add_argument("--from", dest="source", type=Path, metavar="JSON", help="with --print: that result file, not bench/results/'s")
     a = p.parse_args(argv)
     if a.show:
-        print(terminal(a.show, load_results()))
+        print(terminal(a.show, load_results(), a.source))
         return 0
     stale = []
     for path, text in rendered().items():
