@@ -375,6 +375,27 @@ def test_choose_finds_the_best_partition_that_enumeration_finds(case):
     assert score == pytest.approx(best_by_enumeration(n, runs, confidences), abs=1e-9)
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=groupings(), data=st.data())
+def test_a_choice_made_without_some_runs_read_is_the_best_whatever_they_read(case, data):
+    # What digits.read relies on to read fewer runs: counted as sure as can be, unread runs that
+    # the choice leaves out could not have made a better partition.
+    n, runs, confidences = case
+    grouping = G.Grouping(runs, [piece_for(*run) for run in runs], n)
+    read = set(grouping.first_guess()) | set(data.draw(st.sets(st.sampled_from(range(len(runs))))) if runs else set())
+    chosen = grouping.choose([confidences[k] if k in read else None for k in range(len(runs))])
+    if all(k in read for k in chosen):
+        covered = [i for k in chosen for i in range(*runs[k])]
+        score = sum(run_score(confidences[k]) for k in chosen) - G.SKIP_COST * (n - len(covered))
+        assert score == pytest.approx(best_by_enumeration(n, runs, confidences), abs=1e-9)
+
+
+def test_the_first_guess_covers_the_strokes_with_the_longest_runs():
+    runs = [(0, 1), (1, 2), (0, 2), (2, 3), (3, 5), (4, 5)]
+    grouping = G.Grouping(runs, [piece_for(*run) for run in runs], 6)
+    assert grouping.first_guess() == [2, 3, 4]  # strokes 0-1 whole, 2, 3-4; stroke 5 is in no run
+
+
 def test_choose_merges_unless_splitting_reads_clearly_better():
     runs = [(0, 1), (1, 2), (0, 2)]
     grouping = G.Grouping(runs, [piece_for(*run) for run in runs], 2)

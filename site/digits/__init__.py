@@ -107,6 +107,23 @@ def look(net, pieces: list[Piece], seen: dict) -> None:
         seen.update({id(piece): (image, p) for piece, image, p in zip(pieces, images, probabilities, strict=True)})
 
 
+def weigh(net, pieces: list[Piece], indices, seen: dict, readings: dict) -> None:
+    """``readings[k]`` = what ``pieces[k]`` reads best as, for each k in ``indices``: itself, or the
+    parts of one of its splits. The pieces are read in one batch; then, in a second, the parts of
+    the splits of the pieces the network is unsure of (only those can be read as several digits).
+    """
+    look(net, [pieces[k] for k in indices], seen)
+    look(net, [part for k in indices if seen[id(pieces[k])][1].max() < SPLIT_BELOW
+               for split in pieces[k].splits for part in split], seen)
+    for k in indices:
+        best, best_confidence = [pieces[k]], seen[id(pieces[k])][1].max()
+        for split in pieces[k].splits if best_confidence < SPLIT_BELOW else ():
+            weakest = min(seen[id(part)][1].max() for part in split)
+            if weakest > best_confidence:
+                best, best_confidence = split, weakest
+        readings[k] = best
+
+
 def read(ink, net, strokes=None, unsure_below: float = UNSURE_BELOW, not_a_digit_below: float = NOT_A_DIGIT_BELOW) -> Reading:
     """(H, W) ink, 0..1 with 1 = ink, any size -> the Reading of the number drawn on it.
 
@@ -124,26 +141,22 @@ def read(ink, net, strokes=None, unsure_below: float = UNSURE_BELOW, not_a_digit
     pieces = grouping.pieces if grouping is not None else segment.segment(ink)
     if not pieces:
         return Reading([])
-    # The network reads every piece in one batch; then, in a second, the parts of the splits of
-    # the pieces it is unsure of (only those can be read as several digits).
     seen: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    look(net, pieces, seen)
-    look(net, [part for piece in pieces if seen[id(piece)][1].max() < SPLIT_BELOW
-               for split in piece.splits for part in split], seen)
-
-    readings = []  # each piece as the digits it reads best as: itself, or one of its splits
-    for piece in pieces:
-        best, best_confidence = [piece], seen[id(piece)][1].max()
-        for split in piece.splits if best_confidence < SPLIT_BELOW else ():
-            weakest = min(seen[id(part)][1].max() for part in split)
-            if weakest > best_confidence:
-                best, best_confidence = split, weakest
-        readings.append(best)
-    if grouping is not None:  # which runs of strokes are the digits: the network's best partition
-        order = grouping.choose([[float(seen[id(part)][1].max()) for part in best] for best in readings])
-        doubtful = {id(part) for k in grouping.doubtful(order) for part in readings[k]}
-    else:
+    readings: dict[int, list[Piece]] = {}  # piece index -> the digits it reads best as
+    if grouping is None:
+        weigh(net, pieces, range(len(pieces)), seen, readings)
         order, doubtful = range(len(pieces)), set()
+    else:  # which runs of strokes are the digits: the network's best partition
+        # Read no more than the choice needs: first the runs of the greedy cover; the other runs
+        # only if, counted as surely read as can be, they could still make a better partition.
+        weigh(net, pieces, grouping.first_guess(), seen, readings)
+        while True:
+            order = grouping.choose([[float(seen[id(part)][1].max()) for part in readings[k]] if k in readings else None
+                                     for k in range(len(pieces))])
+            if all(k in readings for k in order):
+                break
+            weigh(net, pieces, [k for k in range(len(pieces)) if k not in readings], seen, readings)
+        doubtful = {id(part) for k in grouping.doubtful(order) for part in readings[k]}
     chosen = sorted((part for k in order for part in readings[k]), key=lambda part: part.box.left + part.box.right)
 
     digits = []

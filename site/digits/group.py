@@ -210,13 +210,31 @@ class Grouping:
                 dotted.add(k)
         return touching | dotted
 
-    def choose(self, confidences: list[list[float]]) -> list[int]:
+    def first_guess(self) -> list[int]:
+        """The runs to read first: from the first stroke on, the longest candidate run starting
+        there, then on from where it stops (a digit drawn in several strokes is read whole)."""
+        longest: dict[int, int] = {}
+        for k, (start, stop) in enumerate(self.runs):
+            if start not in longest or stop > self.runs[longest[start]][1]:
+                longest[start] = k
+        guess, at = [], 0
+        while at < self.strokes:
+            if at in longest:
+                guess.append(longest[at])
+                at = self.runs[longest[at]][1]
+            else:
+                at += 1
+        return guess
+
+    def choose(self, confidences: list[list[float] | None]) -> list[int]:
         """Indices of the pieces to read, left to right: the partition of the strokes (in writing
         order) into runs that maximises the sum of log-confidences, each digit paying DIGIT_COST
         (so a stroke is not read alone when it reads as well with its neighbours).
 
         ``confidences[k]`` is the network's top probability for each digit piece k reads as (one,
-        or several when the piece is a single stroke running through several digits).
+        or several when the piece is a single stroke running through several digits), or None
+        if it has not been read: it then counts as one digit read with certainty, the best it
+        could do, so a partition chosen without it is the best whatever it would have read.
 
         A stroke that is part of no candidate (a dot, a stroke hidden under others) is skipped, at
         SKIP_COST: so high that a stroke some candidate covers is always read.
@@ -233,7 +251,8 @@ class Grouping:
             best[stop], back[stop] = best[stop - 1] - SKIP_COST, (stop - 1, -1)
             for k in ending.get(stop, []):
                 start = self.runs[k][0]
-                score = best[start] + sum(float(np.log(max(c, 1e-9))) - DIGIT_COST for c in confidences[k])
+                read = confidences[k] if confidences[k] is not None else [1.0]
+                score = best[start] + sum(float(np.log(max(c, 1e-9))) - DIGIT_COST for c in read)
                 if score > best[stop]:
                     best[stop], back[stop] = score, (start, k)
         chosen, at = [], n
