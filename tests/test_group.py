@@ -181,43 +181,48 @@ def everyone_owns_ink(n):
 
 def test_writing_order_is_drawing_order_for_a_number_written_left_to_right():
     strokes = ZERO + ONE + [line((300, 80), (380, 80), (320, 220))]
-    assert G.writing_order(strokes, everyone_owns_ink(3)) == [0, 1, 2]
+    assert G.writing_order(G.extents(strokes), everyone_owns_ink(3)) == [0, 1, 2]
 
 
 def test_a_hat_added_after_the_next_digit_moves_next_to_the_digit_it_finishes():
     # 5 (body), then a 1 to its right, then the 5's hat: read as 5 then 1
     strokes = FIVE_BODY + [line((250, 80), (245, 220))] + FIVE_HAT
-    assert G.writing_order(strokes, everyone_owns_ink(3)) == [0, 2, 1]
+    assert G.writing_order(G.extents(strokes), everyone_owns_ink(3)) == [0, 2, 1]
 
 
 def test_strokes_that_own_no_ink_are_left_out_of_the_writing_order():
     strokes = ZERO + ONE + ZERO
     own = np.array([[1, 3, 0]], np.int32)
-    assert G.writing_order(strokes, own) == [0, 2]
-    assert G.writing_order(strokes, np.zeros((2, 2), np.int32)) == []
+    assert G.writing_order(G.extents(strokes), own) == [0, 2]
+    assert G.writing_order(G.extents(strokes), np.zeros((2, 2), np.int32)) == []
 
 
 def test_overlapping_asks_whether_either_stroke_s_middle_lies_in_the_other_s_columns():
+    def overlapping(a, b):
+        return G.overlapping(*G.extents([a, b]))
+
     a = line((0, 0), (100, 0))
-    assert G.overlapping(a, line((40, 0), (60, 50)))  # inside
-    assert G.overlapping(a, line((90, 0), (105, 50)))  # its middle (97.5) within a's columns
-    assert not G.overlapping(a, line((95, 0), (200, 50)))  # only the ends meet
-    assert G.overlapping(line((5, 5)), line((5, 9)))  # two dots one above the other
+    assert overlapping(a, line((40, 0), (60, 50)))  # inside
+    assert overlapping(a, line((90, 0), (105, 50)))  # its middle (97.5) within a's columns
+    assert not overlapping(a, line((95, 0), (200, 50)))  # only the ends meet
+    assert overlapping(line((5, 5)), line((5, 9)))  # two dots one above the other
 
 
 @FAST
 @given(a=arrays(np.float64, st.tuples(st.integers(1, 4), st.just(2)), elements=st.floats(-100, 100)),
        b=arrays(np.float64, st.tuples(st.integers(1, 4), st.just(2)), elements=st.floats(-100, 100)))
 def test_overlapping_is_symmetric(a, b):
-    assert G.overlapping(a, b) == G.overlapping(b, a)
+    boxes = G.extents([a, b])
+    assert G.overlapping(*boxes) == G.overlapping(*boxes[::-1])
 
 
 def test_apart_finds_a_gap_between_column_clusters_whatever_the_order():
     strokes = [line((0, 0), (30, 0)), line((20, 0), (50, 0)), line((80, 0), (90, 0))]
+    boxes = G.extents(strokes)
     for members in itertools.permutations(range(3)):
-        assert G.apart(strokes, list(members), gap=20)
-        assert not G.apart(strokes, list(members), gap=40)
-    assert not G.apart(strokes, [0, 1], gap=0)  # chained overlaps are one cluster
+        assert G.apart([boxes[i] for i in members], gap=20)
+        assert not G.apart([boxes[i] for i in members], gap=40)
+    assert not G.apart(boxes[:2], gap=0)  # chained overlaps are one cluster
 
 
 def test_estimate_pen_is_ink_over_stroke_length():
@@ -310,7 +315,8 @@ def test_every_candidate_lies_inside_the_ink_and_covers_its_strokes():
     strokes = FIVE_BODY + ONE + FIVE_HAT + [line((300, 70), (380, 75), (320, 230))]
     ink = drawn(strokes)
     grouping = G.group(ink, strokes)
-    order = G.writing_order(G.clean_strokes(strokes, ink.shape), ownership(ink, G.clean_strokes(strokes, ink.shape))[1])
+    cleaned = G.clean_strokes(strokes, ink.shape)
+    order = G.writing_order(G.extents(cleaned), ownership(ink, cleaned)[1])
     assert grouping.strokes == len(order) == 4
     for (start, stop), piece in zip(grouping.runs, grouping.pieces, strict=True):
         assert 0 <= start < stop <= grouping.strokes

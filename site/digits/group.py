@@ -147,26 +147,27 @@ def group(ink, strokes) -> Grouping | None:
     if ink[explained].sum() < EXPLAINED * ink[mask].sum() - 1e-6:
         return None
 
-    order = writing_order(strokes, own)
+    boxes = extents(strokes)
+    order = writing_order(boxes, own)
     # Where a digit may end: between consecutive strokes that sit side by side. Strokes of one
     # digit (a 4's two strokes, a 7 and its bar) have each one's middle within the other's columns.
-    size = [float(np.ptp(strokes[i], axis=0).max()) for i in order]
+    size = [max(boxes[i][2] - boxes[i][0], boxes[i][3] - boxes[i][1]) for i in order]
     tiny = [x < SPECK * max(size) for x in size]  # a tick, a dot, a stray touch: part of a neighbour, never a digit
     cuts = [0] + [k for k in range(1, len(order))
-                  if not (overlapping(strokes[order[k - 1]], strokes[order[k]]) or tiny[k] or (tiny[k - 1] and k == 1))]
+                  if not (overlapping(boxes[order[k - 1]], boxes[order[k]]) or tiny[k] or (tiny[k - 1] and k == 1))]
     cuts.append(len(order))
-    tallest = max(float(np.ptp(strokes[i][:, 1])) for i in order)
+    tallest = max(boxes[i][3] - boxes[i][1] for i in order)
     runs, pieces = [], []
     for a, start in enumerate(cuts[:-1]):
         for stop in cuts[a + 1 :]:
             if stop - start > MAX_RUN and stop != cuts[a + 1]:
                 break
             members = order[start:stop]
-            span = np.concatenate([strokes[i] for i in members])
-            extent = np.ptp(span, axis=0)
+            extent = (max(boxes[i][2] for i in members) - min(boxes[i][0] for i in members),
+                      max(boxes[i][3] for i in members) - min(boxes[i][1] for i in members))
             if stop - start > 1 and extent[0] > RUN_ASPECT * max(extent[1], 1.0):
                 continue  # wider than any digit (a longer run may be taller: a 9 whose loop comes first)
-            if stop - start > 1 and apart(strokes, members, GAP * extent[1]):
+            if stop - start > 1 and apart([boxes[i] for i in members], GAP * extent[1]):
                 continue  # a clear gap between its strokes' columns: two digits, not one
             piece = cut_out(ink, own, cell, members, (left, top), splittable=extent[1] >= SPLIT_HEIGHT * tallest)
             if piece is not None and not looks_like_dot(piece, canvas_side):
@@ -277,17 +278,28 @@ def touching_strokes(own: np.ndarray, order: list[int]) -> np.ndarray:
     return touch[1:, 1:] & ~np.eye(len(order), dtype=bool)
 
 
-def writing_order(strokes: list[np.ndarray], own: np.ndarray) -> list[int]:
-    """Strokes in drawing order, except that a small late stroke inside an earlier digit's columns
-    (a 5's hat or a 7's bar added after the next digit) moves next to the stroke it finishes.
+def extents(strokes: list[np.ndarray]) -> list[tuple[float, float, float, float]]:
+    """Each stroke's (left, top, right, bottom), as Python floats: what the grouping's decisions
+    look at, computed once for all strokes (each a non-empty (n, 2) array of (x, y) points)."""
+    starts = np.cumsum([0] + [len(s) for s in strokes[:-1]])
+    points = np.concatenate(strokes)
+    low, high = np.minimum.reduceat(points, starts), np.maximum.reduceat(points, starts)
+    return [tuple(box) for box in np.concatenate([low, high], axis=1).tolist()]
+
+
+def writing_order(boxes: list[tuple[float, float, float, float]], own: np.ndarray) -> list[int]:
+    """Strokes (given by their ``extents``) in drawing order, except that a small late stroke inside
+    an earlier digit's columns (a 5's hat or a 7's bar added after the next digit) moves next to
+    the stroke it finishes.
 
     Strokes that own no ink are left out.
     """
-    alive = [i for i in range(len(strokes)) if (own == i + 1).any()]
+    owned = np.bincount(own.ravel(), minlength=len(boxes) + 1)
+    alive = [i for i in range(len(boxes)) if owned[i + 1]]
     if not alive:
         return []
-    spans = {i: (float(strokes[i][:, 0].min()), float(strokes[i][:, 0].max())) for i in alive}
-    tall = {i: float(np.ptp(strokes[i][:, 1])) for i in alive}
+    spans = {i: (boxes[i][0], boxes[i][2]) for i in alive}
+    tall = {i: boxes[i][3] - boxes[i][1] for i in alive}
     tallest = max(tall.values()) or 1.0
     order: list[int] = []
     for i in alive:
@@ -305,15 +317,15 @@ def writing_order(strokes: list[np.ndarray], own: np.ndarray) -> list[int]:
     return order
 
 
-def overlapping(a: np.ndarray, b: np.ndarray) -> bool:
-    """Does either stroke's middle column lie within the other's columns?"""
-    (a0, a1), (b0, b1) = (float(a[:, 0].min()), float(a[:, 0].max())), (float(b[:, 0].min()), float(b[:, 0].max()))
+def overlapping(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    """Does either stroke's middle column lie within the other's columns? (``extents`` boxes)"""
+    (a0, a1), (b0, b1) = (a[0], a[2]), (b[0], b[2])
     return a0 <= (b0 + b1) / 2 <= a1 or b0 <= (a0 + a1) / 2 <= b1
 
 
-def apart(strokes: list[np.ndarray], members: list[int], gap: float) -> bool:
-    """Do the strokes' column spans fall into two clusters more than ``gap`` apart?"""
-    spans = sorted((float(strokes[i][:, 0].min()), float(strokes[i][:, 0].max())) for i in members)
+def apart(boxes: list[tuple[float, ...]], gap: float) -> bool:
+    """Do the strokes' column spans (of their ``extents`` boxes) fall into two clusters more than ``gap`` apart?"""
+    spans = sorted((box[0], box[2]) for box in boxes)
     reach = spans[0][1]
     for left, right in spans[1:]:
         if left - reach > gap:
