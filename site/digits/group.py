@@ -76,23 +76,26 @@ def rasterise(strokes: list[np.ndarray], grid: tuple[int, int], cell: int) -> np
     """(grid) int32: 1 + the index of the stroke passing through each coarse cell (0 = none).
 
     Segments are sampled every half cell so no cell along a stroke is skipped. Where two strokes
-    cross, the later one wins; the growth in ``own`` makes that immaterial.
+    cross, the later one wins; the growth in ``own`` makes that immaterial. All strokes at once:
+    a segment joins two consecutive points of one stroke; a stroke of one point is a dot.
     """
-    labels = np.zeros(grid, np.int32)
-    for i, points in enumerate(strokes):
-        if len(points) > 1:
-            steps = np.maximum(1, np.ceil(np.linalg.norm(np.diff(points, axis=0), axis=1) / (cell / 2))).astype(int)
-            start = np.repeat(np.arange(len(steps)), steps)
-            t = (np.arange(len(start)) - np.repeat(np.cumsum(steps) - steps, steps)) / steps[start]  # k / n along each segment
-            t = np.concatenate([t, [1.0]])
-            start = np.concatenate([start, [len(points) - 2]])
-            t[-1] = 1.0
-            samples = points[start] + t[:, None] * (points[start + 1] - points[start])
-        else:
-            samples = points
-        cells = (samples // cell).astype(int)
-        labels[np.minimum(cells[:, 1], grid[0] - 1), np.minimum(cells[:, 0], grid[1] - 1)] = i + 1
-    return labels
+    points = np.concatenate(strokes)
+    stroke = np.repeat(np.arange(len(strokes)), [len(s) for s in strokes])
+    joined = stroke[:-1] == stroke[1:]  # joined[i]: points i and i + 1 make a segment
+    segments = np.flatnonzero(joined)
+    steps = np.maximum(1, np.ceil(np.linalg.norm(points[segments + 1] - points[segments], axis=1) / (cell / 2))).astype(int)
+    start = np.repeat(segments, steps)
+    t = (np.arange(len(start)) - np.repeat(np.cumsum(steps) - steps, steps)) / np.repeat(steps, steps)  # k / n along each
+    ends = segments[np.append(~joined[1:], True)[segments]]  # each stroke's last segment, taken to t = 1
+    start, t = np.concatenate([start, ends]), np.concatenate([t, np.ones(len(ends))])
+    samples = points[start] + t[:, None] * (points[start + 1] - points[start])
+    dots = np.flatnonzero(~np.append(False, joined) & ~np.append(joined, False))
+    samples, owner = np.concatenate([samples, points[dots]]), np.concatenate([stroke[start], stroke[dots]])
+    cells = (samples // cell).astype(int)
+    where = np.minimum(cells[:, 1], grid[0] - 1) * grid[1] + np.minimum(cells[:, 0], grid[1] - 1)
+    labels = np.zeros(grid[0] * grid[1], np.int32)
+    np.maximum.at(labels, where, owner + 1)  # the later stroke wins: it has the larger label
+    return labels.reshape(grid)
 
 
 NEIGHBOURS = ((0, 1), (1, 0), (1, 2), (2, 1), (0, 0), (0, 2), (2, 0), (2, 2))  # (dy, dx) in the padded grid
