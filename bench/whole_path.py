@@ -15,7 +15,8 @@ performance.timeOrigin + now(), shared by the page and its worker):
   to_python the message to the worker and the ink into numpy (the strokes too)
   read      digits.read in Python, whole; and, timed alone right after (worker.py's profile()):
             segment (strokes grouped into pieces, pixels where strokes do not explain the ink),
-            to_mnist (every piece and every part of its candidate splits), net (all of them)
+            net (the network, timed inside a second reading, over every candidate it read) and
+            to_mnist (the rest of that reading: the images prepared and the choice among them)
   back      the answer packed (numpy -> typed arrays) and posted back
   draw      app.js puts it into the DOM
 

@@ -120,26 +120,41 @@ def layers(index: int) -> list[dict]:
             for p in pictures.layer_view(net, last.digits[index].image, words["layers"])]
 
 
+class Timed:
+    """The network as digits.read sees it, timed: how long the reading spent in it, on how many images."""
+
+    def __init__(self, net):
+        self.net, self.ms, self.images = net, 0.0, 0
+
+    def predict_proba(self, x):
+        start = time.perf_counter()
+        probabilities = self.net.predict_proba(x)
+        self.ms += (time.perf_counter() - start) * 1e3
+        self.images += len(x)
+        return probabilities
+
+
 def profile() -> dict:
-    """The last ink's reading split into its stages, each timed alone, the way ``digits.read``
-    goes: grouping the strokes into pieces (``segment``: group.group, which falls back on the
-    ink's connected pixels), to_mnist of every piece and every part of its candidate splits, the
-    network on them all; and what arrived: the ink's shape, the strokes and the box around their
-    points."""
+    """The last ink read again, split into stages the way ``digits.read`` goes: grouping the
+    strokes into pieces (``segment``: group.group, which falls back on the ink's connected
+    pixels), timed alone; then the whole reading, whose time in the network (``net``, over the
+    ``candidates`` it read) is timed inside it, and the rest of it (``to_mnist``: every image
+    prepared, and the choice among them); and what arrived: the ink's shape, the strokes and the
+    box around their points."""
     if last_ink is None:
         return {}
     t0 = time.perf_counter()
-    pieces = digits.group.group(last_ink, last_strokes).pieces
+    grouping = digits.group.group(last_ink, last_strokes)
+    pieces = grouping.pieces if grouping is not None else digits.segment.segment(last_ink)
     t1 = time.perf_counter()
-    candidates = [c for piece in pieces for c in (piece, *(part for split in piece.splits for part in split))]
-    images = np.array([digits.to_mnist(c.ink) for c in candidates], np.float32).reshape(-1, 28, 28)
+    timed = Timed(personal)
     t2 = time.perf_counter()
-    if len(images):
-        personal.predict_proba(images)
+    digits.read(last_ink, timed, strokes=last_strokes)
     t3 = time.perf_counter()
+    segment = (t1 - t0) * 1e3
     points = np.concatenate(last_strokes) if last_strokes else np.zeros((0, 2), np.float32)
-    return {"pieces": len(pieces), "candidates": len(candidates),
-            "segment": (t1 - t0) * 1e3, "to_mnist": (t2 - t1) * 1e3, "net": (t3 - t2) * 1e3,
+    return {"pieces": len(pieces), "candidates": timed.images,
+            "segment": segment, "to_mnist": max(0.0, (t3 - t2) * 1e3 - segment - timed.ms), "net": timed.ms,
             "ink_shape": list(last_ink.shape), "strokes": len(last_strokes), "points": len(points),
             "points_box": [float(v) for v in (*points.min(0), *points.max(0))] if len(points) else []}
 
