@@ -114,7 +114,10 @@ def grow(labels: np.ndarray, mask: np.ndarray, steps: int) -> np.ndarray:
         # The 8 neighbours, sides before corners; an empty cell takes the first one that is labelled.
         around = np.stack([padded[dy : dy + h, dx : dx + w] for dy, dx in NEIGHBOURS])
         first = np.argmax(around > 0, axis=0)
-        labels = np.where(empty, np.take_along_axis(around, first[None], axis=0)[0], labels)
+        taken = np.take_along_axis(around, first[None], axis=0)[0] * empty
+        if not taken.any():
+            break  # what is still empty is out of every stroke's reach
+        labels = labels + taken
     return labels
 
 
