@@ -189,15 +189,14 @@ class Handler(BaseHTTPRequestHandler):
                 location = urllib.parse.quote(url_path + "/") + ("?" + query if query else "")
                 self.send_plain(HTTPStatus.MOVED_PERMANENTLY, extra={"Location": location})
                 return
-            index = self.inside(path / "index.html")
-            if index is None:
-                self.send_plain(HTTPStatus.NOT_FOUND)  # no directory listings
-                return
-            path = index
-        elif not path.is_file():
+            path = self.inside(path / "index.html")  # None without one: no directory listings
+        if path is None or not path.is_file():
             self.send_plain(HTTPStatus.NOT_FOUND)
             return
+        self.send_file(path, send_body)
 
+    def send_file(self, path: Path, send_body: bool) -> None:
+        """200 with the file, or with its fresh .gz copy to a client that accepts gzip; 304 if unchanged."""
         body, encoding = path, None
         gz = None if path.suffix == ".gz" else self.inside(path.with_name(path.name + ".gz"))
         try:
@@ -227,13 +226,7 @@ class Handler(BaseHTTPRequestHandler):
 
         try:
             if self.not_modified(etag, st.st_mtime):
-                self.send_response_only(HTTPStatus.NOT_MODIFIED)
-                for key in ("Cache-Control", "ETag", "Last-Modified", "Vary"):
-                    if key in headers:
-                        self.send_header(key, headers[key])
-                self.send_header("Content-Length", "0")  # harmless, and keeps some clients from waiting
-                self.end_headers()
-                self.log_line(HTTPStatus.NOT_MODIFIED, 0)
+                self.send_not_modified(headers)
                 return
             self.send_response_only(HTTPStatus.OK)
             for key, value in headers.items():
@@ -247,6 +240,15 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             if f is not None:
                 f.close()
+
+    def send_not_modified(self, headers: dict[str, str]) -> None:
+        self.send_response_only(HTTPStatus.NOT_MODIFIED)
+        for key in ("Cache-Control", "ETag", "Last-Modified", "Vary"):
+            if key in headers:
+                self.send_header(key, headers[key])
+        self.send_header("Content-Length", "0")  # harmless, and keeps some clients from waiting
+        self.end_headers()
+        self.log_line(HTTPStatus.NOT_MODIFIED, 0)
 
     def not_modified(self, etag: str, mtime: float) -> bool:
         inm = self.headers.get("If-None-Match")
