@@ -362,23 +362,36 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
-    Server.address_family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    server = listen(args.host, args.port, root)
+    if server is None:
+        return 1
+    serve_until_stopped(server, root)
+    return 0
+
+
+def listen(host: str, port: int, root: Path) -> Server | None:
+    """A server bound to host:port serving root; None, once it has said why on stderr, if it cannot listen."""
+    Server.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        server = Server((args.host, args.port), make_handler(root))
+        return Server((host, port), make_handler(root))
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             print(
-                f"serve.py: error: port {args.port} is in use: pass --port N or stop the other server",
+                f"serve.py: error: port {port} is in use: pass --port N or stop the other server",
                 file=sys.stderr,
             )
         elif e.errno == errno.EACCES:
             print(
-                f"serve.py: error: no permission to listen on port {args.port}: pass --port N (1024 or above)",
+                f"serve.py: error: no permission to listen on port {port}: pass --port N (1024 or above)",
                 file=sys.stderr,
             )
         else:
-            print(f"serve.py: error: cannot listen on {args.host}:{args.port}: {e.strerror or e}", file=sys.stderr)
-        return 1
+            print(f"serve.py: error: cannot listen on {host}:{port}: {e.strerror or e}", file=sys.stderr)
+        return None
+
+
+def serve_until_stopped(server: Server, root: Path) -> None:
+    """Print the address it serves at, then serve until Ctrl-C or SIGTERM; the socket is closed either way."""
 
     def stop(signum, frame):
         raise KeyboardInterrupt
@@ -411,7 +424,6 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         server.server_close()
     print("\nstopped", flush=True)
-    return 0
 
 
 # ---------------------------------------------------------- serve.py as a child process
