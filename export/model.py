@@ -94,20 +94,27 @@ def fold(model) -> tuple[list[dict], dict[str, np.ndarray]]:
             if activation == "relu":
                 emit_pending()
                 specs.append({"type": "relu"})
-        elif isinstance(layer, keras.layers.ReLU):
-            specs.append({"type": "relu"})
-        elif isinstance(layer, keras.layers.MaxPooling2D):
-            if tuple(layer.pool_size) != tuple(layer.strides) or layer.pool_size[0] != layer.pool_size[1]:
-                raise ExportError(f"{layer.name}: only square, non-overlapping max pooling is supported")
-            specs.append({"type": "max_pool", "size": int(layer.pool_size[0])})
-        elif isinstance(layer, keras.layers.Flatten):
-            specs.append({"type": "flatten"})
         else:
-            raise ExportError(f"{layer.name}: layer type {type(layer).__name__} has no numpy counterpart")
+            specs.append(weightless_spec(layer))
     emit_pending()
     if not specs or specs[-1]["type"] != "softmax":
         raise ExportError("the model must end in a softmax")
     return specs, arrays
+
+
+def weightless_spec(layer) -> dict:
+    """The npz's spec of a layer without weights (relu, max_pool, flatten), or ExportError if numpy cannot run it."""
+    import keras
+
+    if isinstance(layer, keras.layers.ReLU):
+        return {"type": "relu"}
+    if isinstance(layer, keras.layers.MaxPooling2D):
+        if tuple(layer.pool_size) != tuple(layer.strides) or layer.pool_size[0] != layer.pool_size[1]:
+            raise ExportError(f"{layer.name}: only square, non-overlapping max pooling is supported")
+        return {"type": "max_pool", "size": int(layer.pool_size[0])}
+    if isinstance(layer, keras.layers.Flatten):
+        return {"type": "flatten"}
+    raise ExportError(f"{layer.name}: layer type {type(layer).__name__} has no numpy counterpart")
 
 
 def folded_keras(specs: list[dict], arrays: dict[str, np.ndarray]):
