@@ -189,15 +189,14 @@ class Handler(BaseHTTPRequestHandler):
                 location = urllib.parse.quote(url_path + "/") + ("?" + query if query else "")
                 self.send_plain(HTTPStatus.MOVED_PERMANENTLY, extra={"Location": location})
                 return
-            index = self.inside(path / "index.html")
-            if index is None:
-                self.send_plain(HTTPStatus.NOT_FOUND)  # no directory listings
-                return
-            path = index
-        elif not path.is_file():
+            path = self.inside(path / "index.html")  # None without one: no directory listings
+        if path is None or not path.is_file():
             self.send_plain(HTTPStatus.NOT_FOUND)
             return
+        self.send_file(path, send_body)
 
+    def send_file(self, path: Path, send_body: bool) -> None:
+        """200 with the file, or with its fresh .gz copy to a client that accepts gzip; 304 if unchanged."""
         body, encoding = path, None
         gz = None if path.suffix == ".gz" else self.inside(path.with_name(path.name + ".gz"))
         try:
@@ -227,13 +226,7 @@ class Handler(BaseHTTPRequestHandler):
 
         try:
             if self.not_modified(etag, st.st_mtime):
-                self.send_response_only(HTTPStatus.NOT_MODIFIED)
-                for key in ("Cache-Control", "ETag", "Last-Modified", "Vary"):
-                    if key in headers:
-                        self.send_header(key, headers[key])
-                self.send_header("Content-Length", "0")  # harmless, and keeps some clients from waiting
-                self.end_headers()
-                self.log_line(HTTPStatus.NOT_MODIFIED, 0)
+                self.send_not_modified(headers)
                 return
             self.send_response_only(HTTPStatus.OK)
             for key, value in headers.items():
@@ -247,6 +240,15 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             if f is not None:
                 f.close()
+
+    def send_not_modified(self, headers: dict[str, str]) -> None:
+        self.send_response_only(HTTPStatus.NOT_MODIFIED)
+        for key in ("Cache-Control", "ETag", "Last-Modified", "Vary"):
+            if key in headers:
+                self.send_header(key, headers[key])
+        self.send_header("Content-Length", "0")  # harmless, and keeps some clients from waiting
+        self.end_headers()
+        self.log_line(HTTPStatus.NOT_MODIFIED, 0)
 
     def not_modified(self, etag: str, mtime: float) -> bool:
         inm = self.headers.get("If-None-Match")
@@ -360,23 +362,36 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
-    Server.address_family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    server = listen(args.host, args.port, root)
+    if server is None:
+        return 1
+    serve_until_stopped(server, root)
+    return 0
+
+
+def listen(host: str, port: int, root: Path) -> Server | None:
+    """A server bound to host:port serving root; None, once it has said why on stderr, if it cannot listen."""
+    Server.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        server = Server((args.host, args.port), make_handler(root))
+        return Server((host, port), make_handler(root))
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             print(
-                f"serve.py: error: port {args.port} is in use: pass --port N or stop the other server",
+                f"serve.py: error: port {port} is in use: pass --port N or stop the other server",
                 file=sys.stderr,
             )
         elif e.errno == errno.EACCES:
             print(
-                f"serve.py: error: no permission to listen on port {args.port}: pass --port N (1024 or above)",
+                f"serve.py: error: no permission to listen on port {port}: pass --port N (1024 or above)",
                 file=sys.stderr,
             )
         else:
-            print(f"serve.py: error: cannot listen on {args.host}:{args.port}: {e.strerror or e}", file=sys.stderr)
-        return 1
+            print(f"serve.py: error: cannot listen on {host}:{port}: {e.strerror or e}", file=sys.stderr)
+        return None
+
+
+def serve_until_stopped(server: Server, root: Path) -> None:
+    """Print the address it serves at, then serve until Ctrl-C or SIGTERM; the socket is closed either way."""
 
     def stop(signum, frame):
         raise KeyboardInterrupt
@@ -409,7 +424,6 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         server.server_close()
     print("\nstopped", flush=True)
-    return 0
 
 
 # ---------------------------------------------------------- serve.py as a child process

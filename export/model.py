@@ -94,20 +94,27 @@ def fold(model) -> tuple[list[dict], dict[str, np.ndarray]]:
             if activation == "relu":
                 emit_pending()
                 specs.append({"type": "relu"})
-        elif isinstance(layer, keras.layers.ReLU):
-            specs.append({"type": "relu"})
-        elif isinstance(layer, keras.layers.MaxPooling2D):
-            if tuple(layer.pool_size) != tuple(layer.strides) or layer.pool_size[0] != layer.pool_size[1]:
-                raise ExportError(f"{layer.name}: only square, non-overlapping max pooling is supported")
-            specs.append({"type": "max_pool", "size": int(layer.pool_size[0])})
-        elif isinstance(layer, keras.layers.Flatten):
-            specs.append({"type": "flatten"})
         else:
-            raise ExportError(f"{layer.name}: layer type {type(layer).__name__} has no numpy counterpart")
+            specs.append(weightless_spec(layer))
     emit_pending()
     if not specs or specs[-1]["type"] != "softmax":
         raise ExportError("the model must end in a softmax")
     return specs, arrays
+
+
+def weightless_spec(layer) -> dict:
+    """The npz's spec of a layer without weights (relu, max_pool, flatten), or ExportError if numpy cannot run it."""
+    import keras
+
+    if isinstance(layer, keras.layers.ReLU):
+        return {"type": "relu"}
+    if isinstance(layer, keras.layers.MaxPooling2D):
+        if tuple(layer.pool_size) != tuple(layer.strides) or layer.pool_size[0] != layer.pool_size[1]:
+            raise ExportError(f"{layer.name}: only square, non-overlapping max pooling is supported")
+        return {"type": "max_pool", "size": int(layer.pool_size[0])}
+    if isinstance(layer, keras.layers.Flatten):
+        return {"type": "flatten"}
+    raise ExportError(f"{layer.name}: layer type {type(layer).__name__} has no numpy counterpart")
 
 
 def folded_keras(specs: list[dict], arrays: dict[str, np.ndarray]):
@@ -177,19 +184,100 @@ def versions() -> dict[str, str]:
     }
 
 
-def export(s: ExportSettings) -> dict:
-    import keras
-
-    from training import data
-
-    run = Path(s.run)
+def read_run(run: Path, min_accuracy: float | None) -> tuple[dict, float]:
+    """The run's run.json ({} without one) and the test accuracy the export must reach; ExportError
+    for a run with no model.keras or one that missed its target."""
     if not (run / "model.keras").exists():
         raise ExportError(f"{run}/model.keras not found: train first (`make train`, or python -m training.train --out {run})")
     run_info = json.loads((run / "run.json").read_text()) if (run / "run.json").exists() else {}
     if run_info.get("meets_target") is False:
         raise ExportError(f"{run}/run.json says this run missed its accuracy target; nothing written")
     judged = run_info.get("judged", {}).get("target")  # a run re-judged against a changed target says so
-    min_accuracy = s.min_accuracy if s.min_accuracy is not None else judged or run_info.get("settings", {}).get("target", DEFAULT_FLOOR)
+    floor = min_accuracy if min_accuracy is not None else judged or run_info.get("settings", {}).get("target", DEFAULT_FLOOR)
+    return run_info, floor
+
+
+def parity(folded, net: cnn.Net, onnx_file: Path, sample: np.ndarray) -> dict:
+    """Each pair of Keras, onnxruntime and numpy's largest difference in probability on ``sample``;
+    ExportError if any pair is further apart than TOLERANCE."""
+    p_numpy = net.predict_proba(sample)
+    p_onnx = onnx_proba(onnx_file, sample)
+    p_keras = np.asarray(folded.predict(sample, batch_size=500, verbose=0))
+    pairs = {
+        "keras_vs_onnxruntime": np.abs(p_keras - p_onnx).max(),
+        "keras_vs_numpy": np.abs(p_keras - p_numpy).max(),
+        "numpy_vs_onnxruntime": np.abs(p_numpy - p_onnx).max(),
+    }
+    for pair, diff in pairs.items():
+        print(f"  parity {pair:<22} max |dp| = {diff:.2e} on {PARITY_IMAGES} images")
+    bad = {k: v for k, v in pairs.items() if not v <= TOLERANCE}
+    if bad:
+        raise ExportError(f"implementations disagree beyond {TOLERANCE}: {bad}; nothing written")
+    return pairs
+
+
+def measure(trained, net: cnn.Net, onnx_file: Path, x_test: np.ndarray, y_test: np.ndarray,
+            min_accuracy: float) -> tuple[dict, float, float]:
+    """The shipped numpy network on the whole test set: the card's scores, its seconds, and its largest
+    difference from onnxruntime; ExportError if that is over TOLERANCE or the accuracy under ``min_accuracy``."""
+    print("measuring the shipped numpy network on 10,000 test images ...", flush=True)
+    started = time.perf_counter()
+    p_numpy = net.predict_proba(x_test)
+    seconds = time.perf_counter() - started
+    p_onnx = onnx_proba(onnx_file, x_test)
+    predicted = p_numpy.argmax(1)
+    accuracy = float((predicted == y_test).mean())
+    trained_accuracy = float((np.asarray(trained.predict(x_test[..., None], batch_size=500, verbose=0)).argmax(1) == y_test).mean())
+    full_diff = float(np.abs(p_numpy - p_onnx).max())
+    if full_diff > TOLERANCE:
+        raise ExportError(f"numpy vs onnxruntime differ by {full_diff:.2e} > {TOLERANCE} on the test set; nothing written")
+    if accuracy < min_accuracy:
+        raise ExportError(f"numpy test accuracy {accuracy:.2%} is below {min_accuracy:.2%} (the run's target, "
+                          "or --min-accuracy); nothing written")
+    scores = {
+        "test_accuracy": accuracy,
+        "test_errors": int((predicted != y_test).sum()),
+        "test_images": int(len(y_test)),
+        "per_digit_accuracy": {str(d): float((predicted[y_test == d] == d).mean()) for d in range(10)},
+        "trained_keras_test_accuracy": trained_accuracy,
+    }
+    return scores, seconds, full_diff
+
+
+def model_card(specs: list[dict], net: cnn.Net, files: list[Path], scores: dict, pairs: dict, full_diff: float,
+               numpy_seconds: float, run_info: dict) -> dict:
+    """card.json: what the shipped files are, how well they read, how they were checked, how to remake them."""
+    return {
+        "name": "digits",
+        "task": "MNIST handwritten digit classification, run in the browser by numpy (Pyodide)",
+        **scores,
+        "parameters": int(net.parameters),
+        "multiply_adds_per_digit": int(net.multiply_adds),
+        "layers": specs,
+        "weights_dtype": "float16",
+        "files": {f.name: {"bytes": f.stat().st_size, "sha256": sha256_file(f)} for f in files},
+        "parity": {
+            **{k: float(v) for k, v in pairs.items()},
+            "parity_images": PARITY_IMAGES,
+            "numpy_vs_onnxruntime_full_test_set": full_diff,
+            "tolerance": TOLERANCE,
+        },
+        "numpy_cpython_seconds_10000": round(numpy_seconds, 3),
+        "training": run_info,
+        "versions": versions(),
+        "reproduce": "make train  (or: python -m training.train && python -m export); "
+        "accuracy of the shipped files alone: python -m export.evaluate",
+        "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def export(s: ExportSettings) -> dict:
+    import keras
+
+    from training import data
+
+    run = Path(s.run)
+    run_info, min_accuracy = read_run(run, s.min_accuracy)
     trained = keras.models.load_model(run / "model.keras")
     mnist = data.load(s.mnist)
     x_test = mnist.x_test.astype(np.float32) / 255.0
@@ -209,72 +297,18 @@ def export(s: ExportSettings) -> dict:
         print("writing ONNX with tf2onnx ...", flush=True)
         to_onnx(folded, onnx_file)
 
-        # Three-way parity on the same 1,000 test images, before anything is written.
-        sample = x_test[:PARITY_IMAGES]
+        # Three-way parity on the same 1,000 test images, then the shipped files on the whole test
+        # set, before anything is written.
         net = cnn.load(npz)
-        p_numpy = net.predict_proba(sample)
-        p_onnx = onnx_proba(onnx_file, sample)
-        p_keras = np.asarray(folded.predict(sample, batch_size=500, verbose=0))
-        pairs = {
-            "keras_vs_onnxruntime": np.abs(p_keras - p_onnx).max(),
-            "keras_vs_numpy": np.abs(p_keras - p_numpy).max(),
-            "numpy_vs_onnxruntime": np.abs(p_numpy - p_onnx).max(),
-        }
-        for pair, diff in pairs.items():
-            print(f"  parity {pair:<22} max |dp| = {diff:.2e} on {PARITY_IMAGES} images")
-        bad = {k: v for k, v in pairs.items() if not v <= TOLERANCE}
-        if bad:
-            raise ExportError(f"implementations disagree beyond {TOLERANCE}: {bad}; nothing written")
-
-        # The shipped files on the whole test set.
-        print("measuring the shipped numpy network on 10,000 test images ...", flush=True)
-        started = time.perf_counter()
-        p_numpy_all = net.predict_proba(x_test)
-        numpy_seconds = time.perf_counter() - started
-        p_onnx_all = onnx_proba(onnx_file, x_test)
-        accuracy = float((p_numpy_all.argmax(1) == y_test).mean())
-        trained_accuracy = float((np.asarray(trained.predict(x_test[..., None], batch_size=500, verbose=0)).argmax(1) == y_test).mean())
-        full_diff = float(np.abs(p_numpy_all - p_onnx_all).max())
-        if full_diff > TOLERANCE:
-            raise ExportError(f"numpy vs onnxruntime differ by {full_diff:.2e} > {TOLERANCE} on the test set; nothing written")
-        if accuracy < min_accuracy:
-            raise ExportError(f"numpy test accuracy {accuracy:.2%} is below {min_accuracy:.2%} (the run's target, "
-                              "or --min-accuracy); nothing written")
+        pairs = parity(folded, net, onnx_file, x_test[:PARITY_IMAGES])
+        scores, numpy_seconds, full_diff = measure(trained, net, onnx_file, x_test, y_test, min_accuracy)
 
         # The same arrays again, now with the measured figures in the file's own meta (the page
         # shows them); the digest in card.json is of this final file.
-        cnn.save(npz, specs, arrays, meta | {"test_accuracy": accuracy, "parameters": int(net.parameters),
+        cnn.save(npz, specs, arrays, meta | {"test_accuracy": scores["test_accuracy"],
+                                            "parameters": int(net.parameters),
                                             "multiply_adds_per_digit": int(net.multiply_adds)})
-        predicted = p_numpy_all.argmax(1)
-        card = {
-            "name": "digits",
-            "task": "MNIST handwritten digit classification, run in the browser by numpy (Pyodide)",
-            "test_accuracy": accuracy,
-            "test_errors": int((predicted != y_test).sum()),
-            "test_images": int(len(y_test)),
-            "per_digit_accuracy": {str(d): float((predicted[y_test == d] == d).mean()) for d in range(10)},
-            "trained_keras_test_accuracy": trained_accuracy,
-            "parameters": int(net.parameters),
-            "multiply_adds_per_digit": int(net.multiply_adds),
-            "layers": specs,
-            "weights_dtype": "float16",
-            "files": {
-                "digits.npz": {"bytes": npz.stat().st_size, "sha256": sha256_file(npz)},
-                "digits.onnx": {"bytes": onnx_file.stat().st_size, "sha256": sha256_file(onnx_file)},
-            },
-            "parity": {
-                **{k: float(v) for k, v in pairs.items()},
-                "parity_images": PARITY_IMAGES,
-                "numpy_vs_onnxruntime_full_test_set": full_diff,
-                "tolerance": TOLERANCE,
-            },
-            "numpy_cpython_seconds_10000": round(numpy_seconds, 3),
-            "training": run_info,
-            "versions": versions(),
-            "reproduce": "make train  (or: python -m training.train && python -m export); "
-            "accuracy of the shipped files alone: python -m export.evaluate",
-            "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
+        card = model_card(specs, net, [npz, onnx_file], scores, pairs, full_diff, numpy_seconds, run_info)
         out = Path(s.out)
         out.mkdir(parents=True, exist_ok=True)
         shutil.copy(npz, out / "digits.npz")
@@ -283,9 +317,10 @@ def export(s: ExportSettings) -> dict:
         if (run / "history.csv").exists():
             shutil.copy(run / "history.csv", out / "history.csv")
     print(
-        f"exported to {out}/: test accuracy {accuracy:.2%} ({card['test_errors']} errors; trained Keras model "
-        f"{trained_accuracy:.2%}), {card['parameters']:,} parameters, {card['multiply_adds_per_digit'] / 1e6:.2f} M "
-        f"multiply-adds a digit, digits.npz {card['files']['digits.npz']['bytes'] / 1024:.0f} KB, "
+        f"exported to {out}/: test accuracy {card['test_accuracy']:.2%} ({card['test_errors']} errors; "
+        f"trained Keras model {card['trained_keras_test_accuracy']:.2%}), {card['parameters']:,} parameters, "
+        f"{card['multiply_adds_per_digit'] / 1e6:.2f} M multiply-adds a digit, "
+        f"digits.npz {card['files']['digits.npz']['bytes'] / 1024:.0f} KB, "
         f"numpy vs onnxruntime max |dp| {full_diff:.1e} on 10,000 images"
     )
     return card

@@ -152,6 +152,49 @@ def environment() -> dict:
     }
 
 
+def network(s: Settings, steps_per_epoch: int):
+    """The network, compiled with its optimizer and learning-rate schedule."""
+    import keras
+
+    from training import model
+
+    net = model.build(s.dropout)
+    if s.start_from:  # fine-tuning: the same network, from a finished run's weights
+        net.set_weights(keras.models.load_model(s.start_from).get_weights())
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=s.learning_rate / 100,
+        warmup_target=s.learning_rate,
+        warmup_steps=s.warmup_epochs * steps_per_epoch,
+        decay_steps=max(1, (s.epochs - s.warmup_epochs) * steps_per_epoch),
+        alpha=0.0,
+    )
+    net.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=s.weight_decay),
+        loss="categorical_crossentropy",
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+    )
+    return net
+
+
+def fit(net, train_ds, test_ds, s: Settings, history: Path) -> list[float]:
+    """Train, the per-epoch curves written to ``history``; returns the seconds each epoch took."""
+    import keras
+
+    epoch_seconds: list[float] = []
+    clock = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: epoch_seconds.append(time.time()),
+        on_epoch_end=lambda epoch, logs: epoch_seconds.__setitem__(-1, round(time.time() - epoch_seconds[-1], 1)),
+    )
+    net.fit(
+        train_ds,
+        epochs=s.epochs,
+        validation_data=test_ds,
+        callbacks=[keras.callbacks.CSVLogger(str(history)), clock],
+        verbose=1 if sys.stdout.isatty() else 2,
+    )
+    return epoch_seconds
+
+
 def train(s: Settings) -> dict:
     from training import data
 
@@ -162,8 +205,6 @@ def train(s: Settings) -> dict:
     import keras
     import tensorflow as tf
 
-    from training import model
-
     keras.utils.set_random_seed(s.seed)
 
     tf.config.experimental.enable_op_determinism()  # same seed, same weights (CPU kernels pick deterministic paths)
@@ -171,40 +212,14 @@ def train(s: Settings) -> dict:
     out.mkdir(parents=True, exist_ok=True)
 
     train_ds, test_ds, n_train = datasets(prepared, mnist, s)
-    steps = -(-n_train // s.batch_size)
 
     # 2. Build the network: AdamW, linear warm-up then cosine decay to zero.
-    net = model.build(s.dropout)
-    if s.start_from:  # fine-tuning: the same network, from a finished run's weights
-        net.set_weights(keras.models.load_model(s.start_from).get_weights())
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=s.learning_rate / 100,
-        warmup_target=s.learning_rate,
-        warmup_steps=s.warmup_epochs * steps,
-        decay_steps=max(1, (s.epochs - s.warmup_epochs) * steps),
-        alpha=0.0,
-    )
-    net.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=s.weight_decay),
-        loss="categorical_crossentropy",
-        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-    )
+    net = network(s, steps_per_epoch=-(-n_train // s.batch_size))
     net.summary(print_fn=lambda line, **_: print(line))
 
     # 3. Train (the test set is watched each epoch for the curves, never used to choose).
     started = time.time()
-    epoch_seconds: list[float] = []
-    clock = keras.callbacks.LambdaCallback(
-        on_epoch_begin=lambda epoch, logs: epoch_seconds.append(time.time()),
-        on_epoch_end=lambda epoch, logs: epoch_seconds.__setitem__(-1, round(time.time() - epoch_seconds[-1], 1)),
-    )
-    net.fit(
-        train_ds,
-        epochs=s.epochs,
-        validation_data=test_ds,
-        callbacks=[keras.callbacks.CSVLogger(str(out / "history.csv")), clock],
-        verbose=1 if sys.stdout.isatty() else 2,
-    )
+    epoch_seconds = fit(net, train_ds, test_ds, s, out / "history.csv")
     minutes = (time.time() - started) / 60
 
     # 4. Evaluate.
