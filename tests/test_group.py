@@ -14,8 +14,7 @@ from hypothesis.extra.numpy import arrays
 from test_strokes import distance_by_loop
 
 from digits import group as G
-from digits.preprocess import FLOOR
-from digits.segment import GRID, LEVEL, Box, Piece, coarse_mask
+from digits.segment import GRID, Box, Piece
 from training.strokes import paint
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -37,12 +36,8 @@ def drawn(strokes, shape=(300, 400), width=PEN) -> np.ndarray:
 
 def ownership(ink, strokes):
     """What group() computes before it forms runs: the coarse cell size and each cell's stroke."""
-    mask = ink >= max(FLOOR, LEVEL * float(ink.max()))
     cell = max(1, -(-max(ink.shape) // GRID))
-    coarse = coarse_mask(mask, cell)
-    own = G.rasterise(strokes, coarse.shape, cell)
-    own = G.grow(np.where(coarse, own, 0), coarse, int(np.ceil(G.estimate_pen(ink, strokes) / cell)) + 1)
-    return cell, own
+    return cell, G.ownership(ink, strokes, cell)
 
 
 # Digits drawn on a 300 x 400 canvas, in ink pixels.

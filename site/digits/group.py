@@ -140,19 +140,9 @@ def group(ink, strokes) -> Grouping | None:
     strokes = [s - (left, top) for s in strokes]
     strokes = [s[((s >= -cell) & (s <= (ink.shape[1] + cell, ink.shape[0] + cell))).all(axis=1)] for s in strokes]
     strokes = [np.clip(s, 0, (ink.shape[1] - 1e-3, ink.shape[0] - 1e-3)) for s in strokes if len(s)]
-    if not strokes:
+    own = ownership(ink, strokes, cell) if strokes else None
+    if own is None:
         return None
-    mask = ink >= max(FLOOR, LEVEL * float(ink.max()))
-    height, width = mask.shape
-    coarse = coarse_mask(mask, cell)
-    own = rasterise(strokes, coarse.shape, cell)
-    pen_cells = int(np.ceil(estimate_pen(ink, strokes) / cell)) + 1
-    own = grow(np.where(coarse, own, 0), coarse, pen_cells)
-    # Does the drawing come from these strokes? Ink far from every stroke says no.
-    explained = (own > 0)[np.arange(height)[:, None] // cell, np.arange(width)[None, :] // cell]
-    if ink[explained].sum() < EXPLAINED * ink[mask].sum() - 1e-6:
-        return None
-
     boxes = extents(strokes)
     order = writing_order(boxes, own)
     # Where a digit may end: between consecutive strokes that sit side by side. Strokes of one
@@ -182,6 +172,22 @@ def group(ink, strokes) -> Grouping | None:
     if not runs:
         return None  # no run of strokes is digit-shaped (a 5 with a long hat): read the pixels, lose nothing
     return Grouping(runs, pieces, len(order), touching_strokes(own, order), tiny)
+
+
+def ownership(ink: np.ndarray, strokes: list[np.ndarray], cell: int) -> np.ndarray | None:
+    """Which stroke owns each cell of the coarse grid (1 + its index, 0 = none): every ink cell
+    goes to the stroke nearest to it. None if the strokes do not explain the ink: ink far from
+    every stroke means another drawing (a picture, a stale stroke list)."""
+    mask = ink >= max(FLOOR, LEVEL * float(ink.max()))
+    height, width = mask.shape
+    coarse = coarse_mask(mask, cell)
+    own = rasterise(strokes, coarse.shape, cell)
+    pen_cells = int(np.ceil(estimate_pen(ink, strokes) / cell)) + 1
+    own = grow(np.where(coarse, own, 0), coarse, pen_cells)
+    explained = (own > 0)[np.arange(height)[:, None] // cell, np.arange(width)[None, :] // cell]
+    if ink[explained].sum() < EXPLAINED * ink[mask].sum() - 1e-6:
+        return None
+    return own
 
 
 @dataclass
