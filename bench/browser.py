@@ -8,7 +8,7 @@ included), bench/fixtures/ as bench/, and the three onnxruntime-web files the la
 bench/ort/. Every request to another host goes to a dead proxy (so it fails at once, without the
 cost of Playwright's request interception, which would also switch the HTTP cache off) and is
 counted. Writes JSON and prints one line: `python -m docs.render --print browser` (whole-path,
-browser-personal) shows the tables. About 2.5 minutes here (longer on a busy machine).
+browser-personal) shows the tables. It takes minutes, longer on a busy machine (the JSON records how long).
 
   1. start-up, cold (a fresh browser context each: empty HTTP cache, no service worker): the
      real page (index.html, until data-status="ready") against the physical floor, a bare
@@ -603,7 +603,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.browser", description=__doc__.split("\n\n")[0],
         epilog="Needs site/vendor/ (make runtime), Debian's chromium (make browser) and onnxruntime-web "
-        "(npm ci, run here if missing). About 2-4 minutes.")
+        "(npm ci, run here if missing). Takes minutes; the JSON records how long.")
     parser.add_argument("--digits", type=int, default=300, help="MNIST test digits for the latency figures (default 300)")
     parser.add_argument("--loads", type=int, default=5, help="cold loads of each page, alternating (default 5)")
     parser.add_argument("--inks", type=int, default=40, help="canvas-like inks for the digits.read latency (default 40)")

@@ -38,7 +38,7 @@ DEFAULT_IMG = ROOT / "docs" / "img"
 DEFAULT_JSON = ROOT / "bench" / "results" / "model_card.json"
 BINS = 10  # equal-width confidence bins for the reliability diagram and the ECE
 BANDS = [0.0, 0.5, 0.9, 0.99, 0.999, 1.0]  # finer look at the high-confidence end
-GALLERY_MAX = 120  # a 99.6 % model makes ~40 errors, all shown; a smoke model's thousands are capped
+GALLERY_MAX = 120  # a shipped model's errors are all shown; a smoke model's thousands are capped
 ACCURACY_TICKS = [0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999, 0.9995, 0.9998, 0.9999]
 PNG_META = {"Software": None}  # no matplotlib version stamp: regenerating must not churn git
 
