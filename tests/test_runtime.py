@@ -35,7 +35,7 @@ def built() -> Path:
 
 @pytest.fixture
 def copy(built, tmp_path) -> Path:
-    """A temporary copy of the three wheels and pyodide-lock.json."""
+    """A temporary copy of the wheels and pyodide-lock.json."""
     folder = tmp_path / "pyodide"
     folder.mkdir()
     for name in (*WHEELS, "pyodide-lock.json"):
@@ -67,18 +67,14 @@ def test_built_folder_is_what_the_page_loads(built):
     for name in runtime.PYODIDE_CORE:
         assert (PYODIDE / name).stat().st_size > 0, name
     assert (PYODIDE / "pyodide.asm.wasm").read_bytes()[:4] == b"\0asm"
-    pyscript = VENDOR / "pyscript"
-    assert (pyscript / "core.js").is_file() and (pyscript / "core.css").is_file()
-    # every sibling a served PyScript file names is there too
-    for js in pyscript.glob("*.js"):
-        for name in runtime._SIBLING.findall(js.read_text(errors="replace")):
-            assert (pyscript / name).is_file(), f"{js.name} names {name}"
+    # Pyodide and the stamp, nothing else: no PyScript (an older build's vendor/pyscript/ is gone)
+    assert {p.name for p in VENDOR.iterdir()} == {"pyodide", runtime.STAMP}
     # nothing the page does not use: no source maps, type declarations, non-module builds
     names = {p.name for p in VENDOR.rglob("*") if p.is_file()}
     assert not {n for n in names if n.endswith((".map", ".d.ts", ".part"))}
     assert "pyodide.js" not in names and "console.html" not in names
-    stamp = json.loads((VENDOR / runtime.STAMP).read_text())
-    assert stamp["pyodide"] == "0.27.7" and stamp["@pyscript/core"].startswith("0.6.")
+    assert {n for n in names if n.endswith(".whl")} == set(WHEELS)
+    assert json.loads((VENDOR / runtime.STAMP).read_text()) == {"pyodide": "0.27.7", "wheels": list(WHEELS)}
 
 
 def test_built_gzip_copies_are_exact_and_worth_it(built):
@@ -90,10 +86,6 @@ def test_built_gzip_copies_are_exact_and_worth_it(built):
         assert gz.stat().st_size <= original.stat().st_size * (1 - runtime.GZIP_MIN_SAVING), gz.name
         assert gz.stat().st_mtime_ns >= original.stat().st_mtime_ns, f"{gz.name} is stale"
     assert not any(gz.name.endswith(".whl.gz") for gz in copies)  # wheels are zips already
-
-
-def test_built_pyscript_targets_our_pyodide(built):
-    runtime.check_pyscript_target(REPO / "node_modules" / "@pyscript" / "core" / "dist", "installed")
 
 
 # ------------------------------------------------------------------ the checks, on temporary copies
@@ -184,21 +176,26 @@ def test_cli_help():
     assert "--cache" in result.stdout and "sha256" in result.stdout
 
 
-# ------------------------------------------------------------------ PyScript files, gzip, target check
+# ------------------------------------------------------------------ leftovers, gzip
 
 
-def test_pyscript_files_follow_imports_only(tmp_path):
-    (tmp_path / "core.js").write_text('export{a}from"./core-X1.js";')
-    (tmp_path / "core.css").write_text("body{}")
-    (tmp_path / "core-X1.js").write_text('import("./chunk-A.js");const s="./term.css";')
-    (tmp_path / "chunk-A.js").write_text('import{x}from"./core-X1.js";')  # a cycle
-    (tmp_path / "term.css").write_text("")
-    (tmp_path / "unused.js").write_text("")
-    (tmp_path / "core.js.map").write_text("{}")
-    assert runtime.pyscript_files(tmp_path) == ["chunk-A.js", "core-X1.js", "core.css", "core.js", "term.css"]
-    (tmp_path / "chunk-A.js").write_text('import("./gone.js")')
-    with pytest.raises(BuildError, match="gone.js"):
-        runtime.pyscript_files(tmp_path)
+def test_an_older_builds_leftovers_are_removed(tmp_path):
+    """A site/vendor/ built when the page still loaded PyScript: its pyscript/ folder goes, whole;
+    Pyodide's own files stay."""
+    out = tmp_path / "vendor"
+    (out / "pyscript").mkdir(parents=True)
+    (out / "pyscript" / "core.js").write_text("export{};")
+    (out / "pyscript" / "core.js.gz").write_bytes(b"")
+    (out / "pyodide").mkdir()
+    for name in ("pyodide.mjs", NUMPY):
+        (out / "pyodide" / name).write_bytes(b"x")
+    assert runtime.remove_retired(out) == ["pyscript"]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        "pyodide",
+        f"pyodide/{NUMPY}",
+        "pyodide/pyodide.mjs",
+    ]
+    assert runtime.remove_retired(out) == []  # nothing left to remove: a second build is a no-op
 
 
 def test_precompress_keeps_only_copies_that_help(tmp_path):
@@ -218,11 +215,3 @@ def test_precompress_keeps_only_copies_that_help(tmp_path):
     text.write_text("let y = 2;\n" * 5000)
     runtime.precompress([text])
     assert gzip.decompress((tmp_path / "a.js.gz").read_bytes()) == text.read_bytes()
-
-
-def test_a_pyscript_built_for_another_pyodide_is_refused(tmp_path):
-    (tmp_path / "core-X.js").write_text('var n={type:"pyodide",module:(e="0.28.2")=>`x`};')
-    with pytest.raises(BuildError, match=r"built for Pyodide 0\.28\.2, not 0\.27\.7"):
-        runtime.check_pyscript_target(tmp_path, "0.6.72")
-    (tmp_path / "core-X.js").write_text('var n={type:"pyodide",module:(e="0.27.7")=>`x`};')
-    runtime.check_pyscript_target(tmp_path, "0.6.66")
