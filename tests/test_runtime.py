@@ -7,8 +7,10 @@ node_modules/ as `make runtime` left it, and skips otherwise).
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,6 +45,15 @@ def copy(built, tmp_path) -> Path:
     return folder
 
 
+def add_to_lock(folder: Path, name: str, data: bytes = b"PK a small wheel") -> None:
+    """Write a wheel `name` into `folder` and name it, with its true sha256, in folder's pyodide-lock.json."""
+    (folder / name).write_bytes(data)
+    lock_path = folder / "pyodide-lock.json"
+    lock = json.loads(lock_path.read_text())
+    lock["packages"][name.split("-")[0]] = {"file_name": name, "sha256": hashlib.sha256(data).hexdigest()}
+    lock_path.write_text(json.dumps(lock))
+
+
 def tamper(path: Path, offset: int = 1000) -> None:
     data = bytearray(path.read_bytes())
     data[offset] ^= 0x01
@@ -69,12 +80,29 @@ def test_built_folder_is_what_the_page_loads(built):
     assert (PYODIDE / "pyodide.asm.wasm").read_bytes()[:4] == b"\0asm"
     # Pyodide and the stamp, nothing else: no PyScript (an older build's vendor/pyscript/ is gone)
     assert {p.name for p in VENDOR.iterdir()} == {"pyodide", runtime.STAMP}
-    # nothing the page does not use: no source maps, type declarations, non-module builds
+    # nothing the page does not use: no source maps, type declarations, non-module builds, extra wheels
     names = {p.name for p in VENDOR.rglob("*") if p.is_file()}
     assert not {n for n in names if n.endswith((".map", ".d.ts", ".part"))}
     assert "pyodide.js" not in names and "console.html" not in names
-    assert {n for n in names if n.endswith(".whl")} == set(WHEELS)
-    assert json.loads((VENDOR / runtime.STAMP).read_text()) == {"pyodide": "0.27.7", "wheels": list(WHEELS)}
+    assert {n for n in names if n.endswith(".whl")} == set(WHEELS) == {NUMPY}
+    assert json.loads((VENDOR / runtime.STAMP).read_text()) == {"pyodide": "0.27.7", "wheels": [NUMPY]}
+
+
+def test_the_wheels_are_what_the_worker_preloads_and_their_dependencies(built):
+    """WHEELS is exactly what worker.js's loadPyodide({packages}) fetches: a package added there
+    without its wheel would fail the page; a wheel nothing loads (micropip, packaging) would only
+    cost the build."""
+    found = re.search(r"loadPyodide\(\{[^}]*packages:\s*\[([^\]]*)\]", (SITE / "worker.js").read_text())
+    assert found, "worker.js no longer calls loadPyodide({..., packages: [...]})"
+    packages = json.loads(f"[{found.group(1)}]")
+    lock = json.loads(LOCK.read_text())["packages"]
+    needed, todo = set(), list(packages)
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo.extend(lock[name]["depends"])
+    assert {lock[name]["file_name"] for name in needed} == set(WHEELS)
 
 
 def test_built_gzip_copies_are_exact_and_worth_it(built):
@@ -92,27 +120,41 @@ def test_built_gzip_copies_are_exact_and_worth_it(built):
 
 
 def test_a_tampered_wheel_is_rejected_by_name(copy):
-    runtime.check_wheels(copy, copy / "pyodide-lock.json")  # the clean copy passes
+    other = "other-1.0-py3-none-any.whl"
+    add_to_lock(copy, other)
+    names = (*WHEELS, other)
+    runtime.check_wheels(copy, copy / "pyodide-lock.json", names)  # the clean copy passes
     tamper(copy / NUMPY)
     with pytest.raises(BuildError) as info:
-        runtime.check_wheels(copy, copy / "pyodide-lock.json")
+        runtime.check_wheels(copy, copy / "pyodide-lock.json", names)
     message = str(info.value)
     assert NUMPY in message and "does not match pyodide-lock.json" in message
-    assert "micropip" not in message and "packaging" not in message  # only the bad one is named
+    assert other not in message  # only the bad one is named
+
+
+def test_every_bad_wheel_is_named_at_once(copy):
+    other = "other-1.0-py3-none-any.whl"
+    add_to_lock(copy, other)
+    tamper(copy / NUMPY)
+    (copy / other).unlink()
+    with pytest.raises(BuildError) as info:
+        runtime.check_wheels(copy, copy / "pyodide-lock.json", (*WHEELS, other))
+    message = str(info.value)
+    assert f"{NUMPY}: sha256" in message and f"{other}: missing" in message
 
 
 def test_a_mismatching_digest_in_the_lock_is_rejected(copy):
     lock_path = copy / "pyodide-lock.json"
     lock = json.loads(lock_path.read_text())
-    lock["packages"]["packaging"]["sha256"] = "0" * 64
+    lock["packages"]["numpy"]["sha256"] = "0" * 64
     lock_path.write_text(json.dumps(lock))
-    with pytest.raises(BuildError, match=r"packaging-24\.2-py3-none-any\.whl.*0{64}"):
+    with pytest.raises(BuildError, match=re.escape(NUMPY) + ".*0{64}"):
         runtime.check_wheels(copy, lock_path)
 
 
 def test_a_missing_wheel_is_named(copy):
-    (copy / "micropip-0.9.0-py3-none-any.whl").unlink()
-    with pytest.raises(BuildError, match=r"micropip-0\.9\.0-py3-none-any\.whl.*missing"):
+    (copy / NUMPY).unlink()
+    with pytest.raises(BuildError, match=re.escape(NUMPY) + ".*missing"):
         runtime.check_wheels(copy, copy / "pyodide-lock.json")
 
 
@@ -180,16 +222,17 @@ def test_cli_help():
 
 
 def test_an_older_builds_leftovers_are_removed(tmp_path):
-    """A site/vendor/ built when the page still loaded PyScript: its pyscript/ folder goes, whole;
-    Pyodide's own files stay."""
+    """A site/vendor/ built when the page still loaded PyScript: its pyscript/ folder goes, whole,
+    and so do wheels nothing loads any more; Pyodide's own files stay."""
     out = tmp_path / "vendor"
     (out / "pyscript").mkdir(parents=True)
     (out / "pyscript" / "core.js").write_text("export{};")
     (out / "pyscript" / "core.js.gz").write_bytes(b"")
     (out / "pyodide").mkdir()
-    for name in ("pyodide.mjs", NUMPY):
+    for name in ("pyodide.mjs", NUMPY, "micropip-0.9.0-py3-none-any.whl", "packaging-24.2-py3-none-any.whl"):
         (out / "pyodide" / name).write_bytes(b"x")
     assert runtime.remove_retired(out) == ["pyscript"]
+    runtime._prune(out / "pyodide", {"pyodide.mjs", *WHEELS})
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
         "pyodide",
         f"pyodide/{NUMPY}",
