@@ -41,7 +41,7 @@ const HOME = "/home/pyodide";
 // Which download each step of the start waits for (the others are small).
 const STAGE_OF_FILE = [[/pyodide\.asm\.wasm$/, "wasm"], [/python_stdlib\.zip$/, "stdlib"], [/numpy-[^/]*\.whl$/, "numpy"]];
 const BYTES_EVERY_MS = 250;
-const WARM_UP_READS = 8; // how often the page hears how many bytes have arrived
+const WARM_UP_READS = 8; // readings of made-up digits in the idle time after ready (worker.py's warm_up)
 
 const here = (path) => new URL(path, import.meta.url).href;
 const now = () => performance.timeOrigin + performance.now(); // the same clock as the page's
@@ -201,7 +201,7 @@ async function start() {
 async function warmUp() {
   for (let i = 0; i < WARM_UP_READS; i++) {
     await new Promise((resolve) => setTimeout(resolve, 0));
-    post({ type: "warm", ms: call("warm_up") });
+    post({ type: "warm", ms: call("warm_up", i) });
   }
 }
 
