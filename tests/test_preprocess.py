@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from numpy.testing import assert_allclose
 
 from digits import preprocess
@@ -95,6 +96,25 @@ def test_resample_is_the_matrix_product_it_stands_for():
         rows = preprocess.resample_matrix(97, shape[0], scale, shift[0])
         cols = preprocess.resample_matrix(61, shape[1], scale, shift[1])
         assert_allclose(preprocess.resample(image, shape, scale, shift), rows @ image @ cols.T, rtol=1e-5, atol=1e-6)
+
+
+def box_by_mask(ink):
+    mask = ink >= preprocess.FLOOR
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return None if rows.size == 0 else (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+
+
+SHAPES = st.tuples(st.integers(0, 12), st.integers(0, 12))
+
+
+@given(ink=st.one_of(
+    arrays(st.sampled_from([np.float32, np.float64]), SHAPES,
+           elements=st.sampled_from([0.0, 0.01, 0.05, 0.5, 1.0, np.nan, np.inf, -np.inf])),
+    arrays(st.sampled_from([np.uint8, np.int64]), SHAPES, elements=st.integers(0, 255)),
+    arrays(bool, SHAPES)))
+@settings(max_examples=300, deadline=None)
+def test_bounding_box_is_the_box_of_the_pixels_at_least_floor_dark(ink):
+    assert preprocess.bounding_box(ink) == box_by_mask(ink)
 
 
 def test_area_resampling_keeps_the_mass():

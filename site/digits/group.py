@@ -184,7 +184,7 @@ def ownership(ink: np.ndarray, strokes: list[np.ndarray], cell: int) -> np.ndarr
     own = rasterise(strokes, coarse.shape, cell)
     pen_cells = int(np.ceil(estimate_pen(ink, strokes) / cell)) + 1
     own = grow(np.where(coarse, own, 0), coarse, pen_cells)
-    explained = (own > 0)[np.arange(height)[:, None] // cell, np.arange(width)[None, :] // cell]
+    explained = np.repeat(np.repeat(own > 0, cell, axis=0), cell, axis=1)[:height, :width]  # each pixel's cell
     if ink[explained].sum() < EXPLAINED * ink[mask].sum() - 1e-6:
         return None
     return own
