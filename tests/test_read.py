@@ -268,14 +268,15 @@ def test_a_digit_says_why_it_is_doubted():
     ink = bar(np.zeros((300, 300), np.float32), slice(50, 250), slice(100, 120))
     spread = digits.read(ink, ScriptedNet(np.full(10, 0.1))).digits[0]
     assert (spread.reason, spread.doubt, spread.unsure) == ("not a digit", "not a digit?", True)
+    top = (digits.NOT_A_DIGIT_BELOW + digits.UNSURE_BELOW) / 2  # unsure, but a digit, whatever the thresholds
     torn = np.full(10, 0.02)
-    torn[3], torn[8] = 0.7, 0.14
+    torn[3], torn[8] = top, 0.84 - top
     torn_digit = digits.read(ink, ScriptedNet(torn)).digits[0]
     assert (torn_digit.reason, torn_digit.doubt, torn_digit.unsure) == ("unsure", "not sure: 3 or 8?", True)
     sure = digits.read(ink, ScriptedNet(confident(5))).digits[0]
     assert (sure.reason, sure.doubt, sure.unsure) == ("", "", False)
     assert 0 < digits.NOT_A_DIGIT_BELOW <= digits.UNSURE_BELOW < 1
-    assert digits.read(ink, ScriptedNet(torn), not_a_digit_below=0.8).digits[0].reason == "not a digit"
+    assert digits.read(ink, ScriptedNet(torn), not_a_digit_below=top + 0.01).digits[0].reason == "not a digit"
     assert digits.read(ink, ScriptedNet(np.full(10, 0.1)), not_a_digit_below=0.05).digits[0].reason == "unsure"
 
 
