@@ -52,7 +52,7 @@ class Digit:
     unsure         True if the top probability is below the calibrated threshold, or if its
                    strokes say it may not be one digit (``group.Grouping.doubtful``)
     runner_up      the second most probable digit
-    reason         why it is unsure: "" (it is not), "unsure" (torn between digits, or touching) or
+    reason         why it is unsure: "" (it is not), "unsure" (torn between digits, or doubted by its strokes) or
                    "not a digit" (the network spreads its probability: a letter, a shape, a scribble)
     """
 
