@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .preprocess import FLOOR, as_ink, bounding_box, clean
-from .segment import GRID, LEVEL, Box, Piece, coarse_mask, looks_like_dot
+from .segment import GRID, LEVEL, Box, Piece, coarse_mask, looks_like_dot, per_pixel
 
 MAX_STROKES = 60  # more than this is not a number (hatching, confetti): the pixels are read instead
 MAX_POINTS = 20_000  # points kept over all strokes (a long scribble is thinned evenly)
@@ -184,7 +184,7 @@ def ownership(ink: np.ndarray, strokes: list[np.ndarray], cell: int) -> np.ndarr
     own = rasterise(strokes, coarse.shape, cell)
     pen_cells = int(np.ceil(estimate_pen(ink, strokes) / cell)) + 1
     own = grow(np.where(coarse, own, 0), coarse, pen_cells)
-    explained = np.repeat(np.repeat(own > 0, cell, axis=0), cell, axis=1)[:height, :width]  # each pixel's cell
+    explained = per_pixel(own > 0, cell, 0, height, 0, width)
     if ink[explained].sum() < EXPLAINED * ink[mask].sum() - 1e-6:
         return None
     return own
@@ -374,9 +374,7 @@ def cut_out(ink: np.ndarray, own: np.ndarray, cell: int, members: list[int], off
     r0, r1 = max(0, int(rows[0] - 1) * cell), min(ink.shape[0], (int(rows[-1]) + 2) * cell)
     c0, c1 = max(0, int(cols[0] - 1) * cell), min(ink.shape[1], (int(cols[-1]) + 2) * cell)
     wanted[0] = True  # cells no stroke owns are kept too
-    keep = wanted[own[r0 // cell : -(-r1 // cell), c0 // cell : -(-c1 // cell)]]
-    keep = np.repeat(np.repeat(keep, cell, axis=0), cell, axis=1)[r0 % cell :, c0 % cell :][: r1 - r0, : c1 - c0]
-    region = ink[r0:r1, c0:c1] * keep
+    region = ink[r0:r1, c0:c1] * per_pixel(wanted[own], cell, r0, r1, c0, c1)
     rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
     if rows.size == 0:
         return None

@@ -129,6 +129,13 @@ def coarse_mask(mask: np.ndarray, cell: int) -> np.ndarray:
     return padded.reshape(ch, cell, cw, cell).any(axis=(1, 3))
 
 
+def per_pixel(cells: np.ndarray, cell: int, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+    """The coarse grid's values over pixels [r0:r1, c0:c1]: each pixel takes its cell's (the way
+    back from coarse_mask), by repeating cells rather than indexing every pixel."""
+    block = cells[r0 // cell : -(-r1 // cell), c0 // cell : -(-c1 // cell)]
+    return np.repeat(np.repeat(block, cell, axis=0), cell, axis=1)[r0 % cell :, c0 % cell :][: r1 - r0, : c1 - c0]
+
+
 def segment(ink) -> list[Piece]:
     """(H, W) ink, 0..1 with 1 = ink -> the digits' pieces, left to right ([] for blank ink)."""
     ink = clean(as_ink(ink))
@@ -233,7 +240,7 @@ def cut_out(ink: np.ndarray, mask: np.ndarray, labels: np.ndarray, cell: int, me
     # one coarse cell of margin: the faint edge of a stroke may lie in an unowned cell
     r0, r1 = max(0, int(rows[0] - 1) * cell), min(ink.shape[0], int(rows[-1] + 2) * cell)
     c0, c1 = max(0, int(cols[0] - 1) * cell), min(ink.shape[1], int(cols[-1] + 2) * cell)
-    owner = labels[np.arange(r0, r1)[:, None] // cell, np.arange(c0, c1)[None, :] // cell]
+    owner = per_pixel(labels, cell, r0, r1, c0, c1)
     mine = np.isin(owner, members)
     region = ink[r0:r1, c0:c1] * (mine | (owner == 0))
     strong = mask[r0:r1, c0:c1] & mine  # the box is where this piece's ink is clearly ink
