@@ -117,6 +117,25 @@ def test_bounding_box_is_the_box_of_the_pixels_at_least_floor_dark(ink):
     assert preprocess.bounding_box(ink) == box_by_mask(ink)
 
 
+ODD_VALUES = [0.0, -0.0, 0.01, 0.05, 0.0499, 0.5, 1.0, 1.5, np.nan, np.inf, -np.inf]
+
+
+@given(ink=st.one_of(
+    arrays(np.float32, SHAPES, elements=st.sampled_from(ODD_VALUES)),
+    arrays(np.float64, SHAPES, elements=st.sampled_from([*ODD_VALUES, -1e300, 1e300])),  # beyond float32
+    arrays(bool, SHAPES)))
+@settings(max_examples=300, deadline=None)
+def test_clean_is_float32_in_0_1_with_nan_and_faint_ink_as_paper(ink):
+    # An independent spelling of the rule, in float64: NaN and -inf are paper, +inf full ink.
+    x = np.nan_to_num(ink.astype(np.float64), nan=0.0, posinf=1.0, neginf=0.0)
+    expected = np.clip(x, 0, 1).astype(np.float32)
+    expected[expected < preprocess.FLOOR] = 0
+    cleaned = preprocess.clean(ink)
+    assert cleaned.dtype == np.float32 and cleaned.shape == ink.shape
+    np.testing.assert_array_equal(cleaned, expected)
+    assert not np.signbit(cleaned).any()  # no -0.0 either
+
+
 def test_area_resampling_keeps_the_mass():
     rng = np.random.default_rng(0)
     image = rng.random((120, 90)).astype(np.float32)

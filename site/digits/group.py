@@ -103,22 +103,26 @@ NEIGHBOURS = ((0, 1), (1, 0), (1, 2), (2, 1), (0, 0), (0, 2), (2, 0), (2, 2))  #
 
 def grow(labels: np.ndarray, mask: np.ndarray, steps: int) -> np.ndarray:
     """Give each unlabelled cell of ``mask`` the label of a labelled neighbour, ``steps`` times:
-    every ink cell ends up owned by the stroke it is nearest to (in cells)."""
-    labels = labels * mask
+    every ink cell ends up owned by the stroke it is nearest to (in cells).
+
+    Each step looks at the cells still empty only (a list of them, not the whole grid): each
+    takes its first labelled neighbour, sides before corners, as the grid was when the step began.
+    """
     h, w = labels.shape
+    grid = np.pad(labels * mask, 1).ravel()  # the blank border: no neighbour wraps across a row
+    inside = np.pad(mask, 1).ravel()
+    empty = np.flatnonzero(inside & (grid == 0))
+    around = np.array([(dy - 1) * (w + 2) + dx - 1 for dy, dx in NEIGHBOURS])  # flat offsets
     for _ in range(steps):
-        empty = mask & (labels == 0)
-        if not empty.any():
+        if not empty.size:
             break
-        padded = np.pad(labels, 1)
-        # The 8 neighbours, sides before corners; an empty cell takes the first one that is labelled.
-        around = np.stack([padded[dy : dy + h, dx : dx + w] for dy, dx in NEIGHBOURS])
-        first = np.argmax(around > 0, axis=0)
-        taken = np.take_along_axis(around, first[None], axis=0)[0] * empty
+        neighbours = grid[empty[:, None] + around]  # (cells, 8): what each empty cell sees
+        taken = neighbours[np.arange(empty.size), np.argmax(neighbours > 0, axis=1)]
         if not taken.any():
             break  # what is still empty is out of every stroke's reach
-        labels = labels + taken
-    return labels
+        grid[empty] = taken
+        empty = empty[taken == 0]
+    return grid.reshape(h + 2, w + 2)[1:-1, 1:-1]
 
 
 def group(ink, strokes) -> Grouping | None:
