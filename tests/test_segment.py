@@ -80,6 +80,14 @@ def test_coarse_mask_marks_a_cell_if_any_pixel_is_set():
     assert coarse[0, 0] and coarse[2, 3] and coarse.sum() == 2
 
 
+
+@given(mask=arrays(bool, st.tuples(st.integers(1, 14), st.integers(1, 14))), cell=st.integers(1, 5))
+@settings(max_examples=200, deadline=None)
+def test_coarse_mask_is_any_over_each_cell(mask, cell):
+    h, w = mask.shape
+    expected = np.array([[mask[r : r + cell, c : c + cell].any() for c in range(0, w, cell)] for r in range(0, h, cell)])
+    np.testing.assert_array_equal(segment.coarse_mask(mask, cell), expected)
+
 # --- pieces ---------------------------------------------------------------------------------
 
 

@@ -122,11 +122,20 @@ def label(mask: np.ndarray) -> tuple[np.ndarray, int]:
 
 def coarse_mask(mask: np.ndarray, cell: int) -> np.ndarray:
     """(H, W) bool -> (ceil(H/cell), ceil(W/cell)) bool: a cell is set if any pixel in it is."""
+    if cell == 1:
+        return mask.copy()
     h, w = mask.shape
-    ch, cw = -(-h // cell), -(-w // cell)
-    padded = np.zeros((ch * cell, cw * cell), bool)
-    padded[:h, :w] = mask
-    return padded.reshape(ch, cell, cw, cell).any(axis=(1, 3))
+    # Rows of cells, then cells: `cell` ORs of strided views per axis (in the page several times
+    # faster than any() over the two inner axes of a (ch, cell, cw, cell) reshape).
+    rows = np.zeros((-(-h // cell), w), bool)
+    for k in range(cell):
+        part = mask[k::cell]
+        rows[: len(part)] |= part
+    out = np.zeros((rows.shape[0], -(-w // cell)), bool)
+    for k in range(cell):
+        part = rows[:, k::cell]
+        out[:, : part.shape[1]] |= part
+    return out
 
 
 def per_pixel(cells: np.ndarray, cell: int, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
