@@ -270,3 +270,12 @@ def test_pixels_0_to_255_read_the_same_in_any_integer_dtype():
     expected = to_mnist(pixels)
     for dtype in (np.int16, np.int64, np.uint32):
         np.testing.assert_array_equal(to_mnist(pixels.astype(dtype)), expected)
+
+
+@given(image=st.one_of(arrays(np.float32, SHAPES, elements=st.floats(0, 1, width=32)), arrays(bool, SHAPES)),
+       width=st.integers(0, 4))
+@settings(max_examples=100, deadline=None)
+def test_framed_is_np_pad_with_zeros(image, width):
+    framed = preprocess.framed(image, width)
+    assert framed.dtype == image.dtype
+    np.testing.assert_array_equal(framed, np.pad(image, width))

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .preprocess import FLOOR, as_ink, bounding_box, clean
+from .preprocess import FLOOR, as_ink, bounding_box, clean, framed
 from .segment import GRID, LEVEL, Box, Piece, coarse_mask, looks_like_dot, per_pixel
 
 MAX_STROKES = 60  # more than this is not a number (hatching, confetti): the pixels are read instead
@@ -109,8 +109,8 @@ def grow(labels: np.ndarray, mask: np.ndarray, steps: int) -> np.ndarray:
     takes its first labelled neighbour, sides before corners, as the grid was when the step began.
     """
     h, w = labels.shape
-    grid = np.pad(labels * mask, 1).ravel()  # the blank border: no neighbour wraps across a row
-    inside = np.pad(mask, 1).ravel()
+    grid = framed(labels * mask, 1).ravel()  # the blank border: no neighbour wraps across a row
+    inside = framed(mask, 1).ravel()
     empty = np.flatnonzero(inside & (grid == 0))
     around = np.array([(dy - 1) * (w + 2) + dx - 1 for dy, dx in NEIGHBOURS])  # flat offsets
     for _ in range(steps):

@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .preprocess import FLOOR, as_ink, clean
+from .preprocess import FLOOR, as_ink, clean, framed
 
 GRID = 160  # the coarse grid's longer side, in cells
 LEVEL = 0.3  # a pixel this dark (relative to the darkest) is ink for connectivity
@@ -85,7 +85,7 @@ def label(mask: np.ndarray) -> tuple[np.ndarray, int]:
     different roots. A few rounds suffice even for long snaking strokes.
     """
     h, w = mask.shape
-    padded = np.pad(mask, 1)  # the blank border keeps neighbours from wrapping across rows
+    padded = framed(mask, 1)  # the blank border keeps neighbours from wrapping across rows
     width = w + 2
     flat = padded.ravel()
     cells = np.flatnonzero(flat)
