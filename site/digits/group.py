@@ -143,7 +143,7 @@ def group(ink, strokes) -> Grouping | None:
     ink = clean(ink[top : box[1], left : box[3]])
     strokes = [s - (left, top) for s in strokes]
     strokes = [s[((s >= -cell) & (s <= (ink.shape[1] + cell, ink.shape[0] + cell))).all(axis=1)] for s in strokes]
-    strokes = [np.clip(s, 0, (ink.shape[1] - 1e-3, ink.shape[0] - 1e-3)) for s in strokes if len(s)]
+    strokes = [np.minimum(np.maximum(s, 0), (ink.shape[1] - 1e-3, ink.shape[0] - 1e-3)) for s in strokes if len(s)]
     own = ownership(ink, strokes, cell) if strokes else None
     if own is None:
         return None
@@ -353,7 +353,7 @@ def apart(boxes: list[tuple[float, ...]], gap: float) -> bool:
 def estimate_pen(ink: np.ndarray, strokes: list[np.ndarray]) -> float:
     """The pen's width in pixels: ink area over stroke length (a round pen paints length x width)."""
     length = sum(float(np.linalg.norm(np.diff(s, axis=0), axis=1).sum()) for s in strokes)
-    return float(np.clip(ink.sum() / max(length, 1.0), 1.0, max(ink.shape) / 4))
+    return float(min(max(ink.sum() / max(length, 1.0), 1.0), max(ink.shape) / 4))  # as np.clip: floor, then cap
 
 
 def shared(a: tuple[float, float], b: tuple[float, float]) -> float:
