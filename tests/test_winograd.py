@@ -1,12 +1,14 @@
 """site/digits/winograd.py: Winograd F(m x m, 3x3) against a plain 3x3 convolution, and its tile choice."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_cnn import conv2d_loops, valid_net_file
 
-from digits import cnn, winograd
+from digits import cnn, machine, winograd
 
 
 @settings(max_examples=40, deadline=None)
@@ -47,3 +49,25 @@ def test_the_tile_chosen_at_load_is_the_one_the_layer_runs(tmp_path):
     u = winograd.transform_weights(conv.weight, conv.winograd_tile)
     np.testing.assert_array_equal(conv(x), winograd.conv3x3(x, u, conv.bias, conv.winograd_tile))
     assert cnn.load(tmp_path / "valid.npz", winograd=False).layers[3].winograd_tile is None
+
+
+def test_by_default_few_images_skip_winograd_where_blas_is_quicker():
+    """load()'s own choice on the shipped network: batches under machine.WINOGRAD_FROM run the
+    im2col product (with BLAS, one digit's pass is quicker so), larger ones the layer's Winograd
+    tile; the same outputs to float32 rounding. An explicit winograd=True is Winograd at any size."""
+    model = Path(__file__).resolve().parent.parent / "site" / "model" / "digits.npz"
+    default, chosen = cnn.load(model), cnn.load(model, winograd=True)
+    rng = np.random.default_rng(6)
+    convs = [(i, layer) for i, layer in enumerate(default.layers) if layer.winograd_tile]
+    assert convs  # with or without BLAS, the shipped network has a convolution Winograd pays for
+    for i, conv in convs:
+        m = conv.winograd_tile
+        u = winograd.transform_weights(conv.weight, m)
+        h, w = conv.shape[0] + 2, conv.shape[1] + 2
+        for n in sorted({1, max(1, machine.WINOGRAD_FROM - 1), machine.WINOGRAD_FROM}):
+            x = rng.random((n, h, w, conv.weight.shape[2])).astype(np.float32)
+            by_winograd = winograd.conv3x3(x, u, conv.bias, m)
+            expected = by_winograd if n >= machine.WINOGRAD_FROM else cnn.conv2d(x, conv.weight, conv.bias)
+            np.testing.assert_array_equal(conv(x), expected)
+            np.testing.assert_allclose(conv(x), by_winograd, atol=1e-4)
+            np.testing.assert_array_equal(chosen.layers[i](x), by_winograd)

@@ -24,6 +24,11 @@ HAS_THREADS = sys.platform not in ("emscripten", "wasi")
 # F(4x4) (bench/browser.py and bench/cpython.py measure both).
 WINOGRAD_TILES: tuple[int, ...] = (4,) if HAS_BLAS else (2, 4, 5)
 
+# Batches smaller than this skip Winograd: with BLAS, its transforms cost more than they save on a
+# few images (one digit's pass is about a third quicker as one im2col product), while batches of
+# many images gain from it. Without BLAS, Winograd's fewer multiply-adds win at any batch size.
+WINOGRAD_FROM = 8 if HAS_BLAS else 1
+
 T = TypeVar("T")
 R = TypeVar("R")
 
