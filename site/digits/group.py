@@ -189,6 +189,8 @@ def ownership(ink: np.ndarray, strokes: list[np.ndarray], cell: int) -> np.ndarr
     own = rasterise(strokes, coarse.shape, cell)
     pen_cells = int(np.ceil(estimate_pen(ink, strokes) / cell)) + 1
     own = grow(np.where(coarse, own, 0), coarse, pen_cells)
+    if not (coarse & (own == 0)).any():
+        return own  # every ink cell has its stroke: all the ink is explained (the usual case)
     explained = per_pixel(own > 0, cell, 0, height, 0, width)
     if ink[explained].sum() < EXPLAINED * ink[mask].sum() - 1e-6:
         return None
@@ -285,6 +287,8 @@ class Grouping:
 def touching_strokes(own: np.ndarray, order: list[int]) -> np.ndarray:
     """(n, n) bool over strokes in writing order: do strokes ``order[i]`` and ``order[j]`` own
     neighbouring cells (8-connected) of the coarse grid, that is, does their ink touch?"""
+    if len(order) < 2:
+        return np.zeros((len(order), len(order)), bool)  # one stroke touches no other
     position = np.zeros(int(own.max()) + 1, np.int64)
     position[np.asarray(order, np.int64) + 1] = np.arange(1, len(order) + 1)
     at = position[own]  # 1 + the stroke's place in writing order, 0 = no stroke's
@@ -354,7 +358,7 @@ def apart(boxes: list[tuple[float, ...]], gap: float) -> bool:
 
 def estimate_pen(ink: np.ndarray, strokes: list[np.ndarray]) -> float:
     """The pen's width in pixels: ink area over stroke length (a round pen paints length x width)."""
-    length = sum(float(np.linalg.norm(np.diff(s, axis=0), axis=1).sum()) for s in strokes)
+    length = sum(float(np.sqrt(np.vecdot(d, d)).sum()) for d in (np.diff(s, axis=0) for s in strokes))
     return float(min(max(ink.sum() / max(length, 1.0), 1.0), max(ink.shape) / 4))  # as np.clip: floor, then cap
 
 
@@ -369,9 +373,11 @@ def cut_out(ink: np.ndarray, own: np.ndarray, cell: int, members: list[int], off
     """The ink owned by strokes ``members`` (indices), cropped to its box (moved by ``offset``:
     where ``ink`` sits on the canvas). ``splittable``: offer readings as several touching digits
     if it is wide (a number written in one stroke), not for a short run (a 5's hat alone)."""
-    wanted = np.zeros(max(int(own.max()), max(members) + 1) + 1, bool)
+    owners = int(own.max())
+    wanted = np.zeros(max(owners, max(members) + 1) + 1, bool)
     wanted[np.asarray(members) + 1] = True
-    mine = wanted[own]
+    everything = bool(wanted[1 : owners + 1].all())  # the run holds every stroke that owns ink
+    mine = own > 0 if everything else wanted[own]
     rows, cols = np.flatnonzero(mine.any(axis=1)), np.flatnonzero(mine.any(axis=0))
     if rows.size == 0:
         return None
@@ -380,11 +386,11 @@ def cut_out(ink: np.ndarray, own: np.ndarray, cell: int, members: list[int], off
     r0, r1 = max(0, int(rows[0] - 1) * cell), min(ink.shape[0], (int(rows[-1]) + 2) * cell)
     c0, c1 = max(0, int(cols[0] - 1) * cell), min(ink.shape[1], (int(cols[-1]) + 2) * cell)
     wanted[0] = True  # cells no stroke owns are kept too
-    region = ink[r0:r1, c0:c1] * per_pixel(wanted[own], cell, r0, r1, c0, c1)
+    region = ink[r0:r1, c0:c1] if everything else ink[r0:r1, c0:c1] * per_pixel(wanted[own], cell, r0, r1, c0, c1)
     rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
     if rows.size == 0:
         return None
     x, y = offset
     box = Box(x + c0 + int(cols[0]), y + r0 + int(rows[0]), x + c0 + int(cols[-1]) + 1, y + r0 + int(rows[-1]) + 1)
-    crop = np.ascontiguousarray(region[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    crop = region[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].copy()  # its own, C-ordered
     return Piece(box, crop, splittable)
