@@ -75,7 +75,7 @@ const scheduleRedraw = () => { if (!frame) frame = requestAnimationFrame(redraw)
 
 // --- the ink handed to Python ---------------------------------------------------------------
 
-function ink() {
+function ink({ whole = false } = {}) {
   const scale = Math.min(1, INK_MAX / Math.max(size.w, size.h, 1));
   const width = Math.max(1, Math.round(size.w * scale));
   const height = Math.max(1, Math.round(size.h * scale));
@@ -86,14 +86,40 @@ function ink() {
   const c = surface.getContext("2d", { willReadFrequently: true });
   c.scale(scale, scale);
   paint(c, strokes, penWidth(), "#000");
-  const rgba = c.getImageData(0, 0, width, height).data;
+  // Only the strokes' box (and the pen's reach around it) can hold ink: read back that much and
+  // leave the rest of the (zero-filled) buffer as it is. Python still gets the whole canvas.
+  const [x0, y0, x1, y1] = whole ? [0, 0, width, height] : inkBox(scale, width, height);
   const data = new Uint8Array(width * height);
-  for (let i = 0; i < data.length; i++) data[i] = rgba[4 * i + 3];
+  if (x1 > x0 && y1 > y0) {
+    const rgba = c.getImageData(x0, y0, x1 - x0, y1 - y0).data;
+    for (let y = y0, i = 3; y < y1; y++) {
+      for (let k = y * width + x0, end = k + (x1 - x0); k < end; k++, i += 4) data[k] = rgba[i];
+    }
+  }
   const lengths = Uint32Array.from(strokes, (points) => points.length);
   const points = new Float32Array(2 * lengths.reduce((sum, n) => sum + n, 0));
   let k = 0;
   for (const stroke of strokes) for (const [x, y] of stroke) { points[k++] = x * scale; points[k++] = y * scale; }
   return { version, width, height, scale, ink: data.buffer, points, lengths };
+}
+
+// [x0, y0, x1, y1) in ink pixels around every stroke's points, widened by half the pen and two
+// pixels for antialiasing, within the ink image.
+function inkBox(scale, width, height) {
+  let left = Infinity, top = Infinity, right = -Infinity, bottom = -Infinity;
+  for (const stroke of strokes) {
+    for (const [x, y] of stroke) {
+      if (x < left) left = x;
+      if (x > right) right = x;
+      if (y < top) top = y;
+      if (y > bottom) bottom = y;
+    }
+  }
+  if (left > right) return [0, 0, 0, 0];
+  const reach = penWidth() / 2 * scale + 2;
+  const clamp = (v, hi) => Math.min(hi, Math.max(0, v));
+  return [clamp(Math.floor(left * scale - reach), width), clamp(Math.floor(top * scale - reach), height),
+          clamp(Math.ceil(right * scale + reach), width), clamp(Math.ceil(bottom * scale + reach), height)];
 }
 
 function emit() {
@@ -271,6 +297,7 @@ window.pad = {
   clear,
   undo,
   emit, // read the current ink now (app.js calls this once Python is ready)
+  ink, // the ink as emit() hands it over; ink({whole: true}) reads back the whole canvas (tests compare)
   mark,
   get version() { return version; },
   get strokes() { return strokes.length; },

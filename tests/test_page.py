@@ -540,6 +540,26 @@ def test_strokes_reach_python_in_ink_pixels(pad):
     assert abs(top - box["height"] * 0.3 * scale) < 1.5 and abs(bottom - box["height"] * 0.7 * scale) < 1.5
 
 
+def test_the_ink_read_back_around_the_strokes_is_the_whole_canvas_read_back(pad, mnist):
+    """draw.js reads back only the strokes' box (and the pen's reach): byte for byte the ink the
+    whole canvas holds, with strokes in the middle, run off every edge, and a dot."""
+    page, box = pad.page, pad.box
+    x_test, _, firsts = mnist
+    pad.digit(x_test[firsts[8]], 0.5, 0.5, 0.5)
+    x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
+    pad.stroke([(x0 - 20, y0 + h * 0.5), (x0 + w * 0.2, y0 + h * 0.4)])  # in from the left edge
+    pad.stroke([(x0 + w * 0.8, y0 - 20), (x0 + w + 20, y0 + h + 20)])  # top edge to past the corner
+    pad.stroke([(x0 + w * 0.1, y0 + h * 0.9), (x0 + w * 0.1 + 0.1, y0 + h * 0.9)])  # a dot
+    pad.reading()
+    same = page.evaluate("""() => {
+        const box = new Uint8Array(pad.ink().ink), whole = new Uint8Array(pad.ink({ whole: true }).ink);
+        let differ = 0, ink = 0;
+        for (let i = 0; i < whole.length; i++) { differ += box[i] !== whole[i]; ink += whole[i] > 0; }
+        return { differ, ink, length: whole.length };
+    }""")
+    assert same["ink"] > 1000 and same["differ"] == 0, same
+
+
 def test_undo_of_the_last_stroke_leaves_focus_on_the_canvas(pad):
     page = pad.page
     box = pad.box
