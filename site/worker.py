@@ -40,6 +40,7 @@ last: digits.Reading | None = None  # the latest reading, for layers() and teach
 last_version = -1  # ... the page's version of the ink it read
 last_ink: np.ndarray | None = None  # ... the ink it was read from, and its strokes, for profile()
 last_strokes: list[np.ndarray] = []
+memo: dict = {}  # digits.read's memo: the pieces of the last reading; emptied when `personal` changes
 
 
 def start(words_json: str, weights, status: int, reason: str, offline: bool) -> dict:
@@ -63,6 +64,7 @@ def start(words_json: str, weights, status: int, reason: str, offline: bool) -> 
         return {"error": failed["weights"].format(reason=e)}
     net = loaded
     personal = Personal(net)
+    memo.clear()
     accuracy = net.meta.get("test_accuracy")
     return {"facts": {"parameters": int(net.parameters), "multiply_adds": int(net.multiply_adds),
                       "test_accuracy": accuracy if isinstance(accuracy, int | float) else None}}
@@ -85,7 +87,7 @@ def read(version: int, ink, width: int, height: int, points, lengths) -> dict:
     strokes = strokes_of(points, lengths)
     last_ink, last_strokes = image, strokes
     t1 = time.perf_counter()
-    last = digits.read(image, personal, strokes=strokes)
+    last = digits.read(image, personal, strokes=strokes, memo=memo)  # digits the last stroke left alone: not read again
     last_version = version
     t2 = time.perf_counter()
     found = [{"label": d.label, "probabilities": d.probabilities, "unsure": d.unsure, "runner_up": d.runner_up,
@@ -142,12 +144,12 @@ class Timed:
 
 
 def profile() -> dict:
-    """The last ink read again, split into stages the way ``digits.read`` goes: grouping the
-    strokes into pieces (``segment``: group.group, which falls back on the ink's connected
-    pixels), timed alone; then the whole reading, whose time in the network (``net``, over the
-    ``candidates`` it read) is timed inside it, and the rest of it (``to_mnist``: every image
-    prepared, and the choice among them); and what arrived: the ink's shape, the strokes and the
-    box around their points."""
+    """The last ink read again from scratch (no memo: every piece prepared and read), split into
+    stages the way ``digits.read`` goes: grouping the strokes into pieces (``segment``:
+    group.group, which falls back on the ink's connected pixels), timed alone; then the whole
+    reading, whose time in the network (``net``, over the ``candidates`` it read) is timed inside
+    it, and the rest of it (``to_mnist``: every image prepared, and the choice among them); and
+    what arrived: the ink's shape, the strokes and the box around their points."""
     if last_ink is None:
         return {}
     t0 = time.perf_counter()
@@ -175,11 +177,13 @@ def teach(version: int, index: int, label: int) -> dict:
     if last is None or version != last_version or not 0 <= index < len(last.digits) or not 0 <= label <= 9:
         return {"error": "stale", "count": len(personal)}
     personal.learn(last.digits[index].image[None], [label])
+    memo.clear()  # what was read before the correction is read again
     return {"count": len(personal)}
 
 
 def forget() -> dict:
     personal.forget()
+    memo.clear()
     return {"count": 0}
 
 
@@ -197,4 +201,5 @@ def load_memory(data) -> dict:
     except MemoryFormatError as e:
         return {"error": str(e), "count": len(personal)}
     personal = loaded
+    memo.clear()
     return {"count": len(personal)}

@@ -544,3 +544,44 @@ def test_digits_cut_apart_where_their_strokes_touch_are_read_but_not_as_sure():
     apart = [line((110, 80), (100, 220)), line((200, 80), (210, 220))]
     reading = digits.read(painted(apart), WidthNet(wide=0.5), strokes=apart)
     assert reading.text == "11" and not reading.unsure
+
+
+class CountingNet:
+    """A real network that counts the images it is asked to read (the memo's whole point)."""
+
+    def __init__(self, net):
+        self.net, self.images = net, 0
+
+    def predict_proba(self, x):
+        self.images += len(x)
+        return self.net.predict_proba(x)
+
+
+def test_a_memo_reads_only_the_digits_a_new_stroke_changed_and_reads_the_same(shipped_net, traced_test_digits):
+    """The page reads a number again at every stroke; with a memo, the digits written before the
+    newest stroke are not prepared and read again, and every reading is what a fresh one gives."""
+    from training import strokes as pen
+
+    _, every = pen.draw_number([traced_test_digits[c] for c in "7026"], np.random.default_rng(2))
+    shape = pen.CANVAS
+    width = pen.pen_width(shape[1], shape[0])
+    memo, counting = {}, CountingNet(shipped_net)
+    asked = []
+    for k in range(1, len(every) + 1):  # the drawing as it grows, stroke by stroke
+        ink = pen.paint(every[:k], shape, width)
+        fresh = digits.read(ink, shipped_net, strokes=every[:k])
+        before = counting.images
+        kept = digits.read(ink, counting, strokes=every[:k], memo=memo)
+        asked.append(counting.images - before)
+        assert str(kept) == str(fresh)
+        for a, b in zip(kept.digits, fresh.digits, strict=True):
+            np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-5)
+            np.testing.assert_array_equal(a.image, b.image)
+    assert fresh.text == "7026"
+    assert asked[-1] < len(fresh.digits)  # the last stroke's reading asked only for what changed
+    again = counting.images
+    assert str(digits.read(ink, counting, strokes=every, memo=memo)) == str(fresh) and counting.images == again
+    assert set(memo) == {"last"} and 0 < len(memo["last"]) <= 2 * len(every)  # the last reading's pieces only
+    memo.clear()  # as after teaching: everything is read again
+    digits.read(ink, counting, strokes=every, memo=memo)
+    assert counting.images > again

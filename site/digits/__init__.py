@@ -99,22 +99,35 @@ class Reading:
         return "".join(f"{d.label}?" if d.unsure else str(d.label) for d in self.digits)
 
 
-def look(net, pieces: list[Piece], seen: dict) -> None:
-    """Have the network read ``pieces`` in one batch: ``seen[id(piece)]`` = (image, probabilities)."""
-    if pieces:
-        images = np.array([to_mnist(piece.ink) for piece in pieces], np.float32)
+def look(net, pieces: list[Piece], seen: dict, memo: dict | None = None) -> None:
+    """Have the network read ``pieces`` in one batch: ``seen[id(piece)]`` = (image, probabilities).
+
+    With a ``memo`` (see ``read``), a piece whose ink the last reading already read is not prepared
+    and read again: the same ink gives the same image and, from the same network, the same reading.
+    """
+    keys = {id(piece): (piece.ink.shape, piece.ink.tobytes()) for piece in pieces} if memo is not None else {}
+    fresh = []
+    for piece in pieces:
+        if memo is not None and keys[id(piece)] in memo["last"]:
+            seen[id(piece)] = memo["last"][keys[id(piece)]]
+        else:
+            fresh.append(piece)
+    if fresh:
+        images = np.array([to_mnist(piece.ink) for piece in fresh], np.float32)
         probabilities = np.asarray(net.predict_proba(images), np.float32)
-        seen.update({id(piece): (image, p) for piece, image, p in zip(pieces, images, probabilities, strict=True)})
+        seen.update({id(piece): (image, p) for piece, image, p in zip(fresh, images, probabilities, strict=True)})
+    if memo is not None:
+        memo["now"].update({keys[id(piece)]: seen[id(piece)] for piece in pieces})
 
 
-def weigh(net, pieces: list[Piece], indices, seen: dict, readings: dict) -> None:
+def weigh(net, pieces: list[Piece], indices, seen: dict, readings: dict, memo: dict | None = None) -> None:
     """``readings[k]`` = what ``pieces[k]`` reads best as, for each k in ``indices``: itself, or the
     parts of one of its splits. The pieces are read in one batch; then, in a second, the parts of
     the splits of the pieces the network is unsure of (only those can be read as several digits).
     """
-    look(net, [pieces[k] for k in indices], seen)
+    look(net, [pieces[k] for k in indices], seen, memo)
     look(net, [part for k in indices if seen[id(pieces[k])][1].max() < SPLIT_BELOW
-               for split in pieces[k].splits for part in split], seen)
+               for split in pieces[k].splits for part in split], seen, memo)
     for k in indices:
         best, best_confidence = [pieces[k]], seen[id(pieces[k])][1].max()
         for split in pieces[k].splits if best_confidence < SPLIT_BELOW else ():
@@ -124,7 +137,8 @@ def weigh(net, pieces: list[Piece], indices, seen: dict, readings: dict) -> None
         readings[k] = best
 
 
-def read(ink, net, strokes=None, unsure_below: float = UNSURE_BELOW, not_a_digit_below: float = NOT_A_DIGIT_BELOW) -> Reading:
+def read(ink, net, strokes=None, unsure_below: float = UNSURE_BELOW, not_a_digit_below: float = NOT_A_DIGIT_BELOW,
+         memo: dict | None = None) -> Reading:
     """(H, W) ink, 0..1 with 1 = ink, any size -> the Reading of the number drawn on it.
 
     ``net`` is a ``digits.cnn.Net`` (anything with ``predict_proba((N, 28, 28)) -> (N, 10)``).
@@ -136,7 +150,24 @@ def read(ink, net, strokes=None, unsure_below: float = UNSURE_BELOW, not_a_digit
     only if the network is unsure of the whole (below SPLIT_BELOW) and more confident of every
     part than of the whole. With strokes, which runs of strokes are digits is decided the same
     way, by what the network reads best (``group.Grouping.choose``).
+
+    ``memo``, for a caller that reads a drawing again each time it grows (the page, at every
+    stroke): pass the same dict each time, empty at first, and empty it whenever ``net`` changes
+    (what a person taught it, another network). It keeps what the last reading's pieces read as,
+    so pieces whose ink has not changed (the digits written before the newest stroke) are not
+    prepared and read again; it holds the last reading's pieces only.
     """
+    if memo is not None:
+        memo.setdefault("last", {})
+        memo["now"] = {}
+    try:
+        return _read(ink, net, strokes, unsure_below, not_a_digit_below, memo)
+    finally:
+        if memo is not None:
+            memo["last"] = memo.pop("now")
+
+
+def _read(ink, net, strokes, unsure_below: float, not_a_digit_below: float, memo: dict | None) -> Reading:
     grouping = group.group(ink, strokes) if strokes is not None else None
     pieces = grouping.pieces if grouping is not None else segment.segment(ink)
     if not pieces:
@@ -144,18 +175,18 @@ def read(ink, net, strokes=None, unsure_below: float = UNSURE_BELOW, not_a_digit
     seen: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     readings: dict[int, list[Piece]] = {}  # piece index -> the digits it reads best as
     if grouping is None:
-        weigh(net, pieces, range(len(pieces)), seen, readings)
+        weigh(net, pieces, range(len(pieces)), seen, readings, memo)
         order, doubtful = range(len(pieces)), set()
     else:  # which runs of strokes are the digits: the network's best partition
         # Read no more than the choice needs: first the runs of the greedy cover; the other runs
         # only if, counted as surely read as can be, they could still make a better partition.
-        weigh(net, pieces, grouping.first_guess(), seen, readings)
+        weigh(net, pieces, grouping.first_guess(), seen, readings, memo)
         while True:
             order = grouping.choose([[float(seen[id(part)][1].max()) for part in readings[k]] if k in readings else None
                                      for k in range(len(pieces))])
             if all(k in readings for k in order):
                 break
-            weigh(net, pieces, [k for k in range(len(pieces)) if k not in readings], seen, readings)
+            weigh(net, pieces, [k for k in range(len(pieces)) if k not in readings], seen, readings, memo)
         doubtful = {id(part) for k in grouping.doubtful(order) for part in readings[k]}
     chosen = sorted((part for k in order for part in readings[k]), key=lambda part: part.box.left + part.box.right)
 
