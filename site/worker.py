@@ -101,19 +101,25 @@ def read(version: int, ink, width: int, height: int, points, lengths) -> dict:
 def warm_up(turn: int = 0) -> float:
     """Read a made-up digit and forget it: the first readings after start-up are several times
     slower than later ones, so the page reads a few of these in the idle time after ready. Turns
-    alternate between a ring drawn in one stroke and a 4 drawn in two, so that the code a digit
-    of several strokes takes (grouping runs, choosing among them) is warm too. Returns how long
-    it took, in ms."""
+    go round a ring drawn in one stroke, a 4 drawn in two, and a 7 drawn with a thin pen, so that
+    the code a digit of several strokes takes (grouping runs, choosing among them) and the
+    widening of a thin stroke (to_mnist's dilation, which a drawing at the page's size often
+    needs) are warm too. Returns how long it took, in ms."""
     start = time.perf_counter()
-    if turn % 2 == 0:
+    image = np.zeros((300, 400), np.float32)
+    if turn % 3 == 0:
         rows, cols = np.mgrid[:300, :400]
         image = (np.abs(np.hypot(rows - 150, cols - 200) - 70) < 9).astype(np.float32)
         angles = np.linspace(0, 2 * np.pi, 40, dtype=np.float32)
         strokes = [np.stack([200 + 70 * np.cos(angles), 150 + 70 * np.sin(angles)], 1)]
-    else:  # an L, then the stem through its foot: straight lines, painted as bands
+    elif turn % 3 == 1:  # an L, then the stem through its foot: straight lines, painted as bands
         strokes = [np.array([[150, 60], [150, 170], [250, 170]], np.float32), np.array([[220, 90], [220, 250]], np.float32)]
-        image = np.zeros((300, 400), np.float32)
         image[60:170, 141:160] = image[161:180, 150:250] = image[90:250, 211:230] = 1.0
+    else:  # a 7 with a pen a few pixels wide: its bar, then its stem
+        image[60:66, 120:260] = 1.0
+        for k in range(190):
+            image[66 + k, 252 - k // 2 : 258 - k // 2] = 1.0
+        strokes = [np.array([[120, 63], [259, 63]], np.float32), np.array([[255, 66], [160, 255]], np.float32)]
     reading = digits.read(image, personal, strokes=strokes)
     for d in reading.digits:
         pictures.grey(d.image)
