@@ -1,0 +1,27 @@
+"""bench/against.py: today's reader against a commit's, in turns, in CPython (the Pyodide run
+shares the loop, bench/fixtures/against.py)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def against(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bench.against", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_the_reader_against_its_own_commit_reads_the_same():
+    done = against("HEAD", "--digits", "4", "--numbers", "2", "--rounds", "1")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["one digit", "four digits"]
+    assert all("the same readings" in line and line.endswith("x") for line in lines)
+
+
+def test_an_unknown_commit_is_a_clear_message():
+    done = against("no-such-commit-anywhere")
+    assert done.returncode != 0
+    assert "git cannot archive site/digits at 'no-such-commit-anywhere'" in done.stderr
+    assert "Traceback" not in done.stderr
