@@ -105,6 +105,9 @@ function select(index) {
 function show(answer, scale) {
   reading = answer;
   const found = answer.digits || [];
+  // The boxes first: text drawn on a canvas after the DOM has changed in the same task makes the
+  // browser bring the page's style up to date there and then (a few ms), not once at the frame.
+  pad.mark(found.map((d) => ({ left: d.box[0], top: d.box[1], right: d.box[2], bottom: d.box[3], label: d.label, unsure: d.unsure })), scale);
   prediction.textContent = answer.text || "";
   prediction.classList.toggle("unsure", Boolean(answer.unsure));
   const note = learned === null ? "" : `${say("teach.learned", { label: learned })} `;
@@ -123,7 +126,6 @@ function show(answer, scale) {
   choices.hidden = !buttons.length;
   select(0);
   enableTeach(found.length > 0);
-  pad.mark(found.map((d) => ({ left: d.box[0], top: d.box[1], right: d.box[2], bottom: d.box[3], label: d.label, unsure: d.unsure })), scale);
   const pythonMs = answer.ms ? answer.ms.to_numpy + answer.ms.read : 0;
   timing.textContent = found.length ? say("timing", { ms: Math.round(pythonMs) }) : "";
   // Last: tests and assistive technology take these as "a reading has finished".
