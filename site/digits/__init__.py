@@ -105,13 +105,10 @@ def look(net, pieces: list[Piece], seen: dict, memo: dict | None = None) -> None
     With a ``memo`` (see ``read``), a piece whose ink the last reading already read is not prepared
     and read again: the same ink gives the same image and, from the same network, the same reading.
     """
+    known = memo["last"] if memo is not None else {}
     keys = {id(piece): (piece.ink.shape, piece.ink.tobytes()) for piece in pieces} if memo is not None else {}
-    fresh = []
-    for piece in pieces:
-        if memo is not None and keys[id(piece)] in memo["last"]:
-            seen[id(piece)] = memo["last"][keys[id(piece)]]
-        else:
-            fresh.append(piece)
+    seen.update({id(piece): known[keys[id(piece)]] for piece in pieces if keys.get(id(piece)) in known})
+    fresh = [piece for piece in pieces if keys.get(id(piece)) not in known]
     if fresh:
         images = np.array([to_mnist(piece.ink) for piece in fresh], np.float32)
         probabilities = np.asarray(net.predict_proba(images), np.float32)

@@ -394,7 +394,8 @@ def load(source: str | Path | bytes, winograd: bool | None = None) -> Net:
     ``winograd``: True runs every 3x3 'valid' convolution as Winograd (F(2x2), F(4x4) or F(5x5)
     by the layer's output size, see winograd.tile_for), False none; None only where it is the
     faster path on this numpy (machine.WINOGRAD_TILES, and batches of machine.WINOGRAD_FROM
-    images or more). All give the same answers to float32 rounding. Raises WeightsError, with what is wrong, for a missing, corrupt or invalid file.
+    images or more). All give the same answers to float32 rounding. Raises WeightsError, with
+    what is wrong, for a missing, corrupt or invalid file.
     """
     specs, arrays, meta = read_weight_file(source)
     layers = build(specs, arrays, winograd_tiles(winograd))
