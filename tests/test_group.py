@@ -299,11 +299,67 @@ def test_a_digit_whose_first_strokes_are_wide_is_still_a_candidate_whole():
     assert (0, 3) in grouping.runs
 
 
-def test_strokes_of_which_no_run_is_digit_shaped_mean_read_the_pixels():
-    # a 5 whose hat runs far to the right: hat and body together are wider than any digit
-    strokes = [line((30, 140), (160, 135), (215, 105), (320, 100), (460, 70)),
-               line((165, 150), (170, 170), (205, 200), (220, 235), (200, 265), (150, 280), (110, 280))]
-    assert G.group(drawn(strokes, (330, 487), 14), strokes) is None
+# A 5 whose hat runs far to the right: hat and body together are wider than any digit.
+LONG_HAT_FIVE = [line((30, 140), (160, 135), (215, 105), (320, 100), (460, 70)),
+                 line((165, 150), (170, 170), (205, 200), (220, 235), (200, 265), (150, 280), (110, 280))]
+
+
+def test_strokes_that_sit_over_each_other_are_a_candidate_however_wide():
+    # No other run can hold the hat and the body apart: left out, their ink would be lost.
+    grouping = G.group(drawn(LONG_HAT_FIVE, (330, 487), 14), LONG_HAT_FIVE)
+    assert grouping.runs == [(0, 2)]
+    assert grouping.pieces[0].splittable  # still offered as touching digits, should it read as such
+
+
+def test_a_wide_digit_before_another_loses_neither():
+    # A 5 with a long hat, then a 1 apart: before, no run held the 5's strokes and it was dropped.
+    five = [s * 0.5 + (10, 60) for s in LONG_HAT_FIVE]
+    strokes = five + [line((300, 100), (296, 220))]
+    grouping = G.group(drawn(strokes), strokes)
+    chosen = grouping.choose([[0.99]] * len(grouping.runs))
+    assert sorted(grouping.runs[k] for k in chosen) == [(0, 2), (2, 3)]
+
+
+def test_a_tick_over_the_next_digit_starts_it_rather_than_ending_the_one_before():
+    # A 1, then a 0 begun with a short tick at its top: the tick goes with the 0, which then
+    # stands apart from the 1 (before, 1 + tick + 0 had to be one run, too wide to be a digit).
+    strokes = [line((60, 80), (55, 220)), line((135, 60), (147, 56)), ellipse(160, 150, 40, 70)]
+    grouping = G.group(drawn(strokes), strokes)
+    assert (0, 1) in grouping.runs and (1, 3) in grouping.runs
+    chosen = grouping.choose([[0.99]] * len(grouping.runs))
+    assert sorted(grouping.runs[k] for k in chosen) == [(0, 1), (1, 3)]
+
+
+def test_two_tall_strokes_side_by_side_may_be_two_digits_even_where_their_columns_overlap():
+    # Two slanted 1s pushed together until their inks touch: each one's middle lies within the
+    # other's columns (one digit, by that test alone), but at every height one is left of the other.
+    ones = [line((150, 80), (110, 220)), line((164, 80), (124, 220))]
+    ink = drawn(ones)
+    grouping = G.group(ink, ones)
+    assert G.overlapping(*G.extents([np.asarray(s, np.float32) for s in ones]))
+    assert grouping.beside == [False, True]
+    assert {(0, 1), (1, 2), (0, 2)} <= set(grouping.runs)
+    _, own = ownership(ink, ones)
+    boxes = G.extents([np.asarray(s, np.float32) for s in ones])
+    assert G.beside(own, 0, 1, boxes) and G.beside(own, 1, 0, boxes)
+
+
+def test_strokes_of_one_digit_do_not_stand_beside_each_other():
+    for strokes in (FOUR, FIVE_BODY + FIVE_HAT, [ellipse(150, 90, 40, 30), line((188, 90), (180, 240))]):  # 4, 5, 9
+        ink = drawn(strokes)
+        _, own = ownership(ink, strokes)
+        assert not G.beside(own, 0, 1, G.extents([np.asarray(s, np.float32) for s in strokes]))
+
+
+def test_choose_charges_a_digit_of_two_strokes_side_by_side():
+    runs = [(0, 1), (1, 2), (0, 2)]
+    plain = G.Grouping(runs, [piece_for(*run) for run in runs], 2, beside=[False, False])
+    side_by_side = G.Grouping(runs, [piece_for(*run) for run in runs], 2, beside=[False, True])
+    # the whole reads better than the parts, by less than BESIDE_COST
+    part = math.exp((math.log(0.6) + G.DIGIT_COST - G.BESIDE_COST / 2) / 2)
+    confidences = [[part], [part], [0.6]]
+    assert plain.choose(confidences) == [2]
+    assert side_by_side.choose(confidences) == [0, 1]
 
 
 def test_every_candidate_lies_inside_the_ink_and_covers_its_strokes():

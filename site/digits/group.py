@@ -14,11 +14,14 @@ columns.
   3. People write a number digit by digit, so a digit is a run of strokes in writing order (a
      small late stroke inside an earlier digit's columns, a 5's hat added at the end, is moved
      next to that digit first). A run ends only where the next stroke sits beside it, not over
-     it. Every run that could be one digit (at most MAX_RUN strokes, not wider than RUN_ASPECT,
-     no clear gap inside) is a candidate; the reader has the network read them all in one
-     batch, and ``Grouping.choose`` finds the partition into runs it reads best, by dynamic
-     programming: segmentation by recognition. A 4 in two strokes reads better whole than as
-     an L and a 1; a 1 touching the 7 after it reads better as two digits than as one.
+     it, or where two tall strokes stand side by side (a 1 pushed against the 7 before it). Every
+     run that could be one digit (at most MAX_RUN strokes, not wider than RUN_ASPECT, no clear
+     gap inside) is a candidate, and so is every shortest run whatever its shape, so that no
+     stroke's ink is left out (a 5 whose hat is longer than its body). The reader has the
+     network read them all in one batch, and ``Grouping.choose`` finds the partition into runs
+     it reads best, by dynamic programming: segmentation by recognition. A 4 in two strokes
+     reads better whole than as an L and a 1; a 1 touching the 7 after it reads better as two
+     digits than as one (and strokes side by side pay BESIDE_COST to be read as one digit).
 
 numpy only: the same file runs in the page (Pyodide, numpy 2.0).
 """
@@ -41,6 +44,8 @@ SPLIT_HEIGHT = 0.6  # only a run this tall (of the tallest stroke) may be severa
 RUN_ASPECT = 1.6  # a run of strokes wider than this (width / height) is not one digit
 GAP = 0.1  # strokes whose columns are this far apart (of the run's height) are not one digit
 DIGIT_COST = 0.2  # each digit read costs this much log-confidence: merge unless splitting reads clearly better
+BESIDE_COST = 0.15  # ... and a digit made of two tall strokes side by side this much more (see ``beside``)
+TALL = 0.75  # strokes side by side are two digits' only if each is this tall (of the two together)
 SKIP_COST = 1e3  # leaving a stroke out of every digit: only for strokes no candidate covers (a dot)
 SAME_DIGIT = 0.8  # a late stroke sharing this share of an earlier stroke's columns finishes that digit
 LATE_STROKE = 0.6  # ... if it is smaller than this (of the tallest stroke): a hat, a bar, a tick
@@ -154,8 +159,15 @@ def group(ink, strokes) -> Grouping | None:
     # digit (a 4's two strokes, a 7 and its bar) have each one's middle within the other's columns.
     size = [max(boxes[i][2] - boxes[i][0], boxes[i][3] - boxes[i][1]) for i in order]
     tiny = [x < SPECK * max(size) for x in size]  # a tick, a dot, a stray touch: part of a neighbour, never a digit
+    over = [overlapping(boxes[order[k - 1]], boxes[order[k]]) for k in range(1, len(order))] + [False]
+    # A tiny stroke belongs to the stroke before it, unless it sits over the next one only: then
+    # it starts that digit (a 0 begun with a tick, a 5 begun with its hat's stub).
+    leads = [tiny[k] and over[k] and (k == 0 or not over[k - 1]) for k in range(len(order))]
+    # Two tall strokes side by side, the later right of the earlier at every height they share (a 1
+    # pushed against the 7 before it), are likelier two digits than one, however their columns overlap.
+    side_by_side = [False] + [beside(own, order[k - 1], order[k], boxes) for k in range(1, len(order))]
     cuts = [0] + [k for k in range(1, len(order))
-                  if not (overlapping(boxes[order[k - 1]], boxes[order[k]]) or tiny[k] or (tiny[k - 1] and k == 1))]
+                  if side_by_side[k] or not (over[k - 1] or (tiny[k] and not leads[k]) or (tiny[k - 1] and (k == 1 or leads[k - 1])))]
     cuts.append(len(order))
     tallest = max(boxes[i][3] - boxes[i][1] for i in order)
     runs, pieces = [], []
@@ -166,9 +178,13 @@ def group(ink, strokes) -> Grouping | None:
             members = order[start:stop]
             extent = (max(boxes[i][2] for i in members) - min(boxes[i][0] for i in members),
                       max(boxes[i][3] for i in members) - min(boxes[i][1] for i in members))
-            if stop - start > 1 and extent[0] > RUN_ASPECT * max(extent[1], 1.0):
+            # The shortest run from a cut is always a candidate, whatever its shape: its strokes sit
+            # over each other, no other run can hold them apart, and leaving them out would lose
+            # their ink (a 5 whose hat is longer than its body; ``cut_out`` may still split it).
+            shortest = stop == cuts[a + 1]
+            if not shortest and extent[0] > RUN_ASPECT * max(extent[1], 1.0):
                 continue  # wider than any digit (a longer run may be taller: a 9 whose loop comes first)
-            if stop - start > 1 and apart([boxes[i] for i in members], GAP * extent[1]):
+            if not shortest and apart([boxes[i] for i in members], GAP * extent[1]):
                 continue  # a clear gap between its strokes' columns: two digits, not one
             piece = cut_out(ink, own, cell, members, (left, top), splittable=extent[1] >= SPLIT_HEIGHT * tallest)
             if piece is not None and not looks_like_dot(piece, canvas_side):
@@ -176,7 +192,7 @@ def group(ink, strokes) -> Grouping | None:
                 pieces.append(piece)
     if not runs:
         return None  # no run of strokes is digit-shaped (a 5 with a long hat): read the pixels, lose nothing
-    return Grouping(runs, pieces, len(order), touching_strokes(own, order), tiny)
+    return Grouping(runs, pieces, len(order), touching_strokes(own, order), tiny, side_by_side)
 
 
 def ownership(ink: np.ndarray, strokes: list[np.ndarray], cell: int) -> np.ndarray | None:
@@ -209,6 +225,7 @@ class Grouping:
     strokes: int = 0
     touch: np.ndarray | None = None  # (strokes, strokes) bool, in writing order: their inks touch
     tiny: list[bool] | None = None  # in writing order: a stroke too small to be a digit (a dot, a tick)
+    beside: list[bool] | None = None  # in writing order: stroke k stands tall beside stroke k - 1 (``beside``)
 
     def doubtful(self, chosen: list[int]) -> set[int]:
         """The chosen runs that are read, but not as sure, because the strokes say they may not
@@ -266,13 +283,14 @@ class Grouping:
         ending: dict[int, list[int]] = {}
         for k, (_, stop) in enumerate(self.runs):
             ending.setdefault(stop, []).append(k)
+        merged = [self.beside is not None and any(self.beside[start + 1 : stop]) for start, stop in self.runs]
         for stop in range(1, n + 1):
             # skipping stroke stop-1 altogether: only where no candidate covers it
             best[stop], back[stop] = best[stop - 1] - SKIP_COST, (stop - 1, -1)
             for k in ending.get(stop, []):
                 start = self.runs[k][0]
                 read = confidences[k] if confidences[k] is not None else [1.0]
-                score = best[start] + sum(float(np.log(max(c, 1e-9))) - DIGIT_COST for c in read)
+                score = best[start] + sum(float(np.log(max(c, 1e-9))) - DIGIT_COST for c in read) - BESIDE_COST * merged[k]
                 if score > best[stop]:
                     best[stop], back[stop] = score, (start, k)
         chosen, at = [], n
@@ -343,6 +361,28 @@ def overlapping(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
     """Does either stroke's middle column lie within the other's columns? (``extents`` boxes)"""
     (a0, a1), (b0, b1) = (a[0], a[2]), (b[0], b[2])
     return a0 <= (b0 + b1) / 2 <= a1 or b0 <= (a0 + a1) / 2 <= b1
+
+
+def beside(own: np.ndarray, a: int, b: int, boxes: list[tuple[float, ...]]) -> bool:
+    """Do strokes ``a`` and ``b`` stand side by side: each nearly as tall as the two together (TALL),
+    sharing most of their rows, and in every shared row of the coarse grid one's ink wholly left of
+    the other's (a cell's overlap allowed where they touch)? A 4's bar crosses its upright, a 5's
+    hat sits above its body, a 9's loop is short: none of them stands beside another stroke."""
+    tops, bottoms = (boxes[a][1], boxes[b][1]), (boxes[a][3], boxes[b][3])
+    if min(bottoms[0] - tops[0], bottoms[1] - tops[1]) < TALL * (max(bottoms) - min(tops)):
+        return False
+    first, second = own == a + 1, own == b + 1
+    rows = first.any(axis=1) & second.any(axis=1)
+    if rows.sum() < TALL * min(first.any(axis=1).sum(), second.any(axis=1).sum()):
+        return False
+    (first_left, first_right), (second_left, second_right) = spans(first[rows]), spans(second[rows])
+    return bool((first_right <= second_left + 1).all() or (second_right <= first_left + 1).all())
+
+
+def spans(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) bool, every row holding some True -> each row's first and last True column."""
+    columns = np.arange(mask.shape[1])
+    return np.where(mask, columns, mask.shape[1]).min(axis=1), np.where(mask, columns, -1).max(axis=1)
 
 
 def apart(boxes: list[tuple[float, ...]], gap: float) -> bool:
