@@ -351,6 +351,22 @@ def test_strokes_of_one_digit_do_not_stand_beside_each_other():
         assert not G.beside(own, 0, 1, G.extents([np.asarray(s, np.float32) for s in strokes]))
 
 
+def test_a_run_much_shorter_than_the_tallest_stroke_is_marked_short():
+    # a tall 1, then a small ring low beside it: a ring a third of the 1's height is rarely a 0
+    strokes = ONE + [ellipse(290, 200, 20, 20)]
+    grouping = G.group(drawn(strokes), strokes)
+    marks = dict(zip(grouping.runs, grouping.short, strict=True))
+    assert marks[(0, 1)] is False and marks[(1, 2)] is True
+
+
+def test_choose_charges_a_short_run():
+    runs = [(0, 1), (1, 2), (0, 2)]
+    confidences = [[0.99], [0.99], [0.6]]  # the parts read far better than the whole
+    assert G.Grouping(runs, [piece_for(*run) for run in runs], 2).choose(confidences) == [0, 1]
+    short = G.Grouping(runs, [piece_for(*run) for run in runs], 2, short=[False, True, False])
+    assert short.choose(confidences) == [2]
+
+
 def test_choose_charges_a_digit_of_two_strokes_side_by_side():
     runs = [(0, 1), (1, 2), (0, 2)]
     plain = G.Grouping(runs, [piece_for(*run) for run in runs], 2, beside=[False, False])

@@ -172,6 +172,26 @@ def test_a_wide_piece_offers_a_split_and_a_narrow_one_does_not():
     assert segment.segment(narrow)[0].splits == []
 
 
+def test_a_split_never_makes_a_digit_of_a_small_part_beside_a_tall_one():
+    # a 6 with a long flat tail: tall loop, then a low stroke running right (not a 6 and a 7)
+    ink = np.zeros((200, 400), np.float32)
+    stroke(ink, slice(40, 160), slice(50, 140))
+    ink[55:145, 65:125] = 0
+    stroke(ink, slice(60, 80), slice(140, 300))
+    (piece,) = segment.segment(ink)
+    assert piece.box.width >= segment.SPLIT_ASPECT * piece.box.height
+    assert piece.splits == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(crop=arrays(np.float32, st.tuples(st.integers(4, 30), st.integers(40, 120)), elements=st.sampled_from([0.0, 1.0])))
+def test_the_parts_of_every_split_are_alike_in_height(crop):
+    crop[:, 0] = crop[:, -1] = 1.0  # ink at both ends, as in a cropped piece
+    for parts in segment.candidate_splits(Box(0, 0, crop.shape[1], crop.shape[0]), crop):
+        heights = [part.box.height for part in parts]
+        assert min(heights) >= segment.SHORTEST_PART * max(heights)
+
+
 def test_blank_and_empty_canvases_have_no_pieces():
     assert segment.segment(np.zeros((300, 300))) == []
     assert segment.segment(np.zeros((0, 7))) == []

@@ -46,6 +46,8 @@ GAP = 0.1  # strokes whose columns are this far apart (of the run's height) are 
 DIGIT_COST = 0.2  # each digit read costs this much log-confidence: merge unless splitting reads clearly better
 BESIDE_COST = 0.15  # ... and a digit made of two tall strokes side by side this much more (see ``beside``)
 TALL = 0.75  # strokes side by side are two digits' only if each is this tall (of the two together)
+SHORT = 0.5  # a run less tall than this (of the tallest stroke) is a small part of a digit, rarely a digit ...
+SHORT_COST = 1.0  # ... so reading it as one costs this much more
 SKIP_COST = 1e3  # leaving a stroke out of every digit: only for strokes no candidate covers (a dot)
 SAME_DIGIT = 0.8  # a late stroke sharing this share of an earlier stroke's columns finishes that digit
 LATE_STROKE = 0.6  # ... if it is smaller than this (of the tallest stroke): a hat, a bar, a tick
@@ -170,7 +172,7 @@ def group(ink, strokes) -> Grouping | None:
                   if side_by_side[k] or not (over[k - 1] or (tiny[k] and not leads[k]) or (tiny[k - 1] and (k == 1 or leads[k - 1])))]
     cuts.append(len(order))
     tallest = max(boxes[i][3] - boxes[i][1] for i in order)
-    runs, pieces = [], []
+    runs, pieces, short = [], [], []
     for a, start in enumerate(cuts[:-1]):
         for stop in cuts[a + 1 :]:
             if stop - start > MAX_RUN and stop != cuts[a + 1]:
@@ -190,9 +192,10 @@ def group(ink, strokes) -> Grouping | None:
             if piece is not None and not looks_like_dot(piece, canvas_side):
                 runs.append((start, stop))
                 pieces.append(piece)
+                short.append(extent[1] < SHORT * tallest)
     if not runs:
         return None  # no run of strokes is digit-shaped (a 5 with a long hat): read the pixels, lose nothing
-    return Grouping(runs, pieces, len(order), touching_strokes(own, order), tiny, side_by_side)
+    return Grouping(runs, pieces, len(order), touching_strokes(own, order), tiny, side_by_side, short)
 
 
 def ownership(ink: np.ndarray, strokes: list[np.ndarray], cell: int) -> np.ndarray | None:
@@ -226,6 +229,7 @@ class Grouping:
     touch: np.ndarray | None = None  # (strokes, strokes) bool, in writing order: their inks touch
     tiny: list[bool] | None = None  # in writing order: a stroke too small to be a digit (a dot, a tick)
     beside: list[bool] | None = None  # in writing order: stroke k stands tall beside stroke k - 1 (``beside``)
+    short: list[bool] | None = None  # per run: less tall than SHORT of the tallest stroke
 
     def doubtful(self, chosen: list[int]) -> set[int]:
         """The chosen runs that are read, but not as sure, because the strokes say they may not
@@ -284,13 +288,14 @@ class Grouping:
         for k, (_, stop) in enumerate(self.runs):
             ending.setdefault(stop, []).append(k)
         merged = [self.beside is not None and any(self.beside[start + 1 : stop]) for start, stop in self.runs]
+        short = self.short or [False] * len(self.runs)
         for stop in range(1, n + 1):
             # skipping stroke stop-1 altogether: only where no candidate covers it
             best[stop], back[stop] = best[stop - 1] - SKIP_COST, (stop - 1, -1)
             for k in ending.get(stop, []):
                 start = self.runs[k][0]
                 read = confidences[k] if confidences[k] is not None else [1.0]
-                score = best[start] + sum(float(np.log(max(c, 1e-9))) - DIGIT_COST for c in read) - BESIDE_COST * merged[k]
+                score = best[start] + sum(float(np.log(max(c, 1e-9))) - DIGIT_COST for c in read) - BESIDE_COST * merged[k] - SHORT_COST * short[k]
                 if score > best[stop]:
                     best[stop], back[stop] = score, (start, k)
         chosen, at = [], n

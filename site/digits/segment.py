@@ -35,6 +35,7 @@ ATTACH_GAP = 0.25  # a fragment this close (fraction of the tallest's height) jo
 SPLIT_ASPECT = 1.2  # a piece this much wider than tall may be touching digits
 DIGIT_ASPECT = 0.75  # a typical digit's width / height, to guess how many digits a wide piece holds
 MAX_SPLIT = 4  # a wide piece is split into at most this many digits (a long line is not 400 ones)
+SHORTEST_PART = 0.5  # ... into parts at least this tall (of the tallest part): a 6's tail is not a 7
 DOT_FILL, DOT_ASPECT = 0.65, 2.0  # a piece whose ink fills this much of its box, this round, ...
 DOT_SIZE = 0.1  # ... and this small (fraction of the canvas' shorter side) is a dot: a bold 0 is not
 SOLID_FILL = 0.9  # no roundish digit fills this much of its box (a filled canvas, a painted-over block)
@@ -279,7 +280,8 @@ def candidate_splits(box: Box, crop: np.ndarray) -> list[list[Piece]]:
             if tuple(cuts) not in seen:
                 seen.add(tuple(cuts))
                 parts = split_at(box, crop, cuts)
-                if parts:
+                heights = [part.box.height for part in parts]
+                if parts and min(heights) >= SHORTEST_PART * max(heights):  # digits side by side are alike in height
                     splits.append(parts)
     return splits
 
