@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.against 5235a53              # in CPython
     .venv/bin/python -m bench.against 5235a53 --pyodide    # in Pyodide under node (site/vendor/, make runtime)
 
-For a change meant to be faster and to read the same. The commit's site/digits/ is unpacked
+For a change meant to be faster and to read the same (``--may-differ``: for one meant to read
+differently, which counts the drawings it reads differently). The commit's site/digits/ is unpacked
 (git archive) as the package ``digits_then`` beside a copy of today's; MNIST test digits traced
 into strokes and drawn with the page's pen (bench.reading's seed), and four-digit numbers, are
 read by both in one process, alternately, each reading timed (bench/fixtures/against.py). It
@@ -55,7 +56,7 @@ def drawings(count: int, numbers: int, seed: int) -> dict[str, list]:
     return {"one digit": singles, "four digits": fours}
 
 
-def in_cpython(folder: Path, sets: dict, rounds: int) -> None:
+def in_cpython(folder: Path, sets: dict, rounds: int, may_differ: bool) -> None:
     sys.path.insert(0, str(folder))
     import digits_then
     import digits_then.cnn
@@ -66,7 +67,7 @@ def in_cpython(folder: Path, sets: dict, rounds: int) -> None:
 
     net_now, net_then = digits.cnn.load(folder / "digits.npz"), digits_then.cnn.load(folder / "digits.npz")
     for name, drawn in sets.items():
-        report(name, compare(digits, digits_then, net_now, net_then, drawn, rounds))
+        report(name, compare(digits, digits_then, net_now, net_then, drawn, rounds, may_differ))
 
 
 PYODIDE_SCRIPT = """
@@ -80,12 +81,12 @@ for name in saved["names"]:
         ink = np.divide(saved[f"{name}/{k}/ink"], np.float32(255), dtype=np.float32)  # as worker.py receives it
         starts = saved[f"{name}/{k}/starts"]
         drawn.append((ink, np.split(saved[f"{name}/{k}/points"], starts[1:-1])))
-    times = compare(digits, digits_then, net_now, net_then, drawn, ROUNDS)
-    print(f"{name}\\t{times['then']}\\t{times['now']}")
+    times = compare(digits, digits_then, net_now, net_then, drawn, ROUNDS, MAY_DIFFER)
+    print(f"{name}\\t{times['then']}\\t{times['now']}\\t{times['differ']}\\t{times['drawings']}")
 """
 
 
-def in_pyodide(folder: Path, sets: dict, rounds: int) -> None:
+def in_pyodide(folder: Path, sets: dict, rounds: int, may_differ: bool) -> None:
     if not (VENDOR / "pyodide.mjs").is_file():
         sys.exit("bench.against --pyodide: site/vendor/pyodide/ is missing; run `make runtime` first")
     if shutil.which("node") is None:
@@ -99,18 +100,19 @@ def in_pyodide(folder: Path, sets: dict, rounds: int) -> None:
             arrays[f"{name}/{k}/starts"] = np.cumsum([0] + [len(s) for s in strokes])
     np.savez(folder / "drawings.npz", **arrays)
     shutil.copy(ROOT / "bench" / "fixtures" / "against.py", folder / "against.py")
-    (folder / "run.py").write_text(PYODIDE_SCRIPT.replace("ROUNDS", str(rounds)))
+    (folder / "run.py").write_text(PYODIDE_SCRIPT.replace("ROUNDS", str(rounds)).replace("MAY_DIFFER", str(may_differ)))
     done = subprocess.run(["node", str(ROOT / "bench" / "fixtures" / "against.mjs"), str(VENDOR), str(folder), str(folder / "run.py")],
                           capture_output=True, text=True)
     if done.returncode:
         sys.exit(f"bench.against --pyodide: node failed:\n{done.stderr.strip()[-2000:]}")
     for line in done.stdout.splitlines():
-        name, then, now = line.split("\t")
-        report(name, {"then": float(then), "now": float(now)})
+        name, then, now, differ, count = line.split("\t")
+        report(name, {"then": float(then), "now": float(now), "differ": int(differ), "drawings": int(count)})
 
 
 def report(name: str, times: dict) -> None:
-    print(f"{name}: the same readings; median {times['then']:.2f} ms then, {times['now']:.2f} ms now, "
+    same = "the same readings" if not times["differ"] else f"{times['differ']} of {times['drawings']} drawings read differently"
+    print(f"{name}: {same}; median {times['then']:.2f} ms then, {times['now']:.2f} ms now, "
           f"{times['now'] / times['then']:.2f}x")
 
 
@@ -122,11 +124,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--numbers", type=int, default=40, help="four-digit numbers (default 40)")
     parser.add_argument("--rounds", type=int, default=3, help="passes over the drawings (default 3)")
     parser.add_argument("--seed", type=int, default=4, help="bench.reading's seed (default 4)")
+    parser.add_argument("--may-differ", action="store_true",
+                        help="a change meant to read differently: count the drawings read differently instead of stopping")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         unpack(args.revision, Path(tmp))
         sets = drawings(args.digits, args.numbers, args.seed)
-        (in_pyodide if args.pyodide else in_cpython)(Path(tmp), sets, args.rounds)
+        try:
+            (in_pyodide if args.pyodide else in_cpython)(Path(tmp), sets, args.rounds, args.may_differ)
+        except AssertionError as e:
+            sys.exit(f"bench.against: {e} (for a change meant to read differently, --may-differ counts them)")
     return 0
 
 

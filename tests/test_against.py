@@ -25,3 +25,16 @@ def test_an_unknown_commit_is_a_clear_message():
     assert done.returncode != 0
     assert "git cannot archive site/digits at 'no-such-commit-anywhere'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_commit_that_reads_differently_stops_the_comparison_unless_it_may_differ():
+    # caeab24 predates the grouping that reads touching and wide digits differently (5573b20)
+    args = ("caeab24", "--digits", "2", "--numbers", "12", "--rounds", "1", "--seed", "4")
+    strict = against(*args)
+    assert strict.returncode != 0 and "the readings differ" in strict.stderr and "--may-differ" in strict.stderr
+    assert "Traceback" not in strict.stderr
+    counted = against(*args, "--may-differ")
+    assert counted.returncode == 0, counted.stderr
+    one, four = counted.stdout.splitlines()[-2:]
+    assert one.startswith("one digit: the same readings")
+    assert four.startswith("four digits: ") and "of 12 drawings read differently" in four
