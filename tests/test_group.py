@@ -359,6 +359,14 @@ def test_a_run_much_shorter_than_the_tallest_stroke_is_marked_short():
     assert marks[(0, 1)] is False and marks[(1, 2)] is True
 
 
+def test_a_short_digit_read_beside_a_tall_one_is_doubtful_and_one_of_alike_height_is_not():
+    ring = G.group(drawn(ONE + [ellipse(290, 200, 20, 20)]), ONE + [ellipse(290, 200, 20, 20)])
+    both = [ring.runs.index((0, 1)), ring.runs.index((1, 2))]
+    assert ring.doubtful(both) == {both[1]}
+    alike = G.group(drawn(ZERO + ONE), ZERO + ONE)
+    assert alike.doubtful([0, 1]) == set()
+
+
 def test_choose_charges_a_short_run():
     runs = [(0, 1), (1, 2), (0, 2)]
     confidences = [[0.99], [0.99], [0.6]]  # the parts read far better than the whole

@@ -237,7 +237,9 @@ class Grouping:
           * a run whose ink touches another chosen run's: the cut between them was a guess (a Y
             or an N read as 1s, a 1 run into the 7 after it);
           * a run with a tiny stroke that touches none of its other strokes: a dot or a mark
-            apart (a "?" read as a 7, an "i" as a 1).
+            apart (a "?" read as a 7, an "i" as a 1);
+          * a short run (``short``) read beside others: digits side by side are alike in height,
+            a small ring beside a tall stroke is likelier part of a symbol (a "%" read as "06").
         """
         if self.touch is None or self.tiny is None:
             return set()
@@ -249,7 +251,8 @@ class Grouping:
             block = self.touch[start:stop, start:stop]
             if stop - start > 1 and any(self.tiny[start + i] and not block[i].any() for i in range(stop - start)):
                 dotted.add(k)
-        return touching | dotted
+        small = {k for k in chosen if self.short and self.short[k] and len(chosen) > 1}
+        return touching | dotted | small
 
     def first_guess(self) -> list[int]:
         """The runs to read first: from the first stroke on, the longest candidate run starting
