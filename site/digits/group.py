@@ -194,7 +194,7 @@ def group(ink, strokes) -> Grouping | None:
                 pieces.append(piece)
                 short.append(extent[1] < SHORT * tallest)
     if not runs:
-        return None  # no run of strokes is digit-shaped (a 5 with a long hat): read the pixels, lose nothing
+        return None  # every run is a dot or owns no ink: read the pixels, lose nothing
     return Grouping(runs, pieces, len(order), touching_strokes(own, order), tiny, side_by_side, short)
 
 
@@ -380,8 +380,9 @@ def beside(own: np.ndarray, a: int, b: int, boxes: list[tuple[float, ...]]) -> b
     if min(bottoms[0] - tops[0], bottoms[1] - tops[1]) < TALL * (max(bottoms) - min(tops)):
         return False
     first, second = own == a + 1, own == b + 1
-    rows = first.any(axis=1) & second.any(axis=1)
-    if rows.sum() < TALL * min(first.any(axis=1).sum(), second.any(axis=1).sum()):
+    first_rows, second_rows = first.any(axis=1), second.any(axis=1)
+    rows = first_rows & second_rows
+    if rows.sum() < TALL * min(first_rows.sum(), second_rows.sum()):
         return False
     (first_left, first_right), (second_left, second_right) = spans(first[rows]), spans(second[rows])
     return bool((first_right <= second_left + 1).all() or (second_right <= first_left + 1).all())
