@@ -384,11 +384,11 @@ def beside(own: np.ndarray, a: int, b: int, boxes: list[tuple[float, ...]]) -> b
     rows = first_rows & second_rows
     if rows.sum() < TALL * min(first_rows.sum(), second_rows.sum()):
         return False
-    (first_left, first_right), (second_left, second_right) = spans(first[rows]), spans(second[rows])
+    (first_left, first_right), (second_left, second_right) = row_ends(first[rows]), row_ends(second[rows])
     return bool((first_right <= second_left + 1).all() or (second_right <= first_left + 1).all())
 
 
-def spans(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def row_ends(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(rows, columns) bool, every row holding some True -> each row's first and last True column."""
     columns = np.arange(mask.shape[1])
     return np.where(mask, columns, mask.shape[1]).min(axis=1), np.where(mask, columns, -1).max(axis=1)
