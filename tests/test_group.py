@@ -211,13 +211,12 @@ def test_overlapping_is_symmetric(a, b):
     assert G.overlapping(*boxes) == G.overlapping(*boxes[::-1])
 
 
-def test_apart_finds_a_gap_between_column_clusters_whatever_the_order():
-    strokes = [line((0, 0), (30, 0)), line((20, 0), (50, 0)), line((80, 0), (90, 0))]
+def test_widest_gap_is_the_gap_between_column_clusters_whatever_the_order():
+    strokes = [line((0, 0), (30, 0)), line((20, 0), (50, 0)), line((80, 0), (90, 0)), line((95, 0), (99, 0))]
     boxes = G.extents(strokes)
-    for members in itertools.permutations(range(3)):
-        assert G.apart([boxes[i] for i in members], gap=20)
-        assert not G.apart([boxes[i] for i in members], gap=40)
-    assert not G.apart(boxes[:2], gap=0)  # chained overlaps are one cluster
+    for members in itertools.permutations(range(4)):
+        assert G.widest_gap([boxes[i] for i in members]) == 30
+    assert G.widest_gap(boxes[:2]) == 0  # chained overlaps are one cluster
 
 
 def test_estimate_pen_is_ink_over_stroke_length():
@@ -273,6 +272,27 @@ def test_digits_drawn_apart_are_separate_runs_never_one():
     assert grouping.runs == [(0, 1), (1, 2)] and grouping.strokes == 2
     zero, one = grouping.pieces
     assert zero.box.right < one.box.left
+
+
+def test_digits_a_little_apart_are_read_as_one_only_at_a_cost():
+    strokes = [line((100, 80), (95, 220)), line((135, 80), (130, 220))]  # two 1s, a fifth of their height apart
+    grouping = G.group(drawn(strokes), strokes)
+    assert grouping.runs == [(0, 1), (0, 2), (1, 2)] and grouping.gapped == [False, True, False]
+    assert grouping.first_guess() == [0, 2]  # the two digits are read first; the pair only if asked for
+    assert grouping.choose([[0.99], [0.99], [0.99]]) == [0, 2]
+
+
+# A 4 whose bar stops short of its upright: its two strokes' columns fall apart.
+OPEN_FOUR = [line((110, 70), (80, 170), (140, 170)), line((165, 90), (163, 240))]
+
+
+def test_a_digit_drawn_in_pieces_whose_columns_fall_apart_is_still_a_candidate():
+    grouping = G.group(drawn(OPEN_FOUR), OPEN_FOUR)
+    assert G.GAP < G.widest_gap(G.extents(OPEN_FOUR)) / 170 < G.WIDE_GAP
+    assert (0, 2) in grouping.runs and grouping.gapped[grouping.runs.index((0, 2))]
+    # read far better whole than as an L and a 1, it is read whole
+    confidences = [[0.4] if run == (0, 1) else [0.9] if run == (1, 2) else [0.99] for run in grouping.runs]
+    assert [grouping.runs[k] for k in grouping.choose(confidences)] == [(0, 2)]
 
 
 def test_a_four_drawn_in_two_strokes_is_one_candidate():
@@ -384,6 +404,17 @@ def test_choose_charges_a_digit_of_two_strokes_side_by_side():
     confidences = [[part], [part], [0.6]]
     assert plain.choose(confidences) == [2]
     assert side_by_side.choose(confidences) == [0, 1]
+
+
+def test_choose_charges_a_digit_whose_strokes_fall_apart():
+    runs = [(0, 1), (1, 2), (0, 2)]
+    plain = G.Grouping(runs, [piece_for(*run) for run in runs], 2, gapped=[False, False, False])
+    gapped = G.Grouping(runs, [piece_for(*run) for run in runs], 2, gapped=[False, False, True])
+    # the whole reads better than the parts, by less than APART_COST
+    part = math.exp((math.log(0.6) + G.DIGIT_COST - G.APART_COST / 2) / 2)
+    confidences = [[part], [part], [0.6]]
+    assert plain.choose(confidences) == [2]
+    assert gapped.choose(confidences) == [0, 1]
 
 
 def test_every_candidate_lies_inside_the_ink_and_covers_its_strokes():

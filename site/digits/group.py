@@ -15,9 +15,12 @@ columns.
      small late stroke inside an earlier digit's columns, a 5's hat added at the end, is moved
      next to that digit first). A run ends only where the next stroke sits beside it, not over
      it, or where two tall strokes stand side by side (a 1 pushed against the 7 before it). Every
-     run that could be one digit (at most MAX_RUN strokes, not wider than RUN_ASPECT, no clear
-     gap inside) is a candidate, and so is every shortest run whatever its shape, so that no
-     stroke's ink is left out (a 5 whose hat is longer than its body). The reader has the
+     run that could be one digit (at most MAX_RUN strokes, not wider than RUN_ASPECT) is a
+     candidate, and so is every shortest run whatever its shape, so that no stroke's ink is left
+     out (a 5 whose hat is longer than its body). A run whose strokes' columns fall apart is
+     likelier two digits, but may be one drawn in pieces (a 4 whose bar stops short of its
+     upright, a 5 whose hat was lifted off): unless the gap is wide, it stays a candidate, at
+     APART_COST. The reader has the
      network read them all in one batch, and ``Grouping.choose`` finds the partition into runs
      it reads best, by dynamic programming: segmentation by recognition. A 4 in two strokes
      reads better whole than as an L and a 1; a 1 touching the 7 after it reads better as two
@@ -42,7 +45,9 @@ MAX_RUN = 6  # a digit is at most this many strokes in a row (a traced 8 can tak
 SPECK = 0.2  # a stroke smaller than this (of the largest stroke) never stands alone as a digit
 SPLIT_HEIGHT = 0.6  # only a run this tall (of the tallest stroke) may be several digits written in one stroke
 RUN_ASPECT = 1.6  # a run of strokes wider than this (width / height) is not one digit
-GAP = 0.1  # strokes whose columns are this far apart (of the run's height) are not one digit
+GAP = 0.1  # strokes whose columns are this far apart (of the run's height) are likelier two digits than one ...
+APART_COST = 0.5  # ... so reading them as one costs this much log-confidence: only a far better reading does it; ...
+WIDE_GAP = 0.3  # ... and strokes this far apart are two digits (a 4's bar stops short of its upright by less)
 DIGIT_COST = 0.2  # each digit read costs this much log-confidence: merge unless splitting reads clearly better
 BESIDE_COST = 0.15  # ... and a digit made of two tall strokes side by side this much more (see ``beside``)
 TALL = 0.75  # strokes side by side are two digits' only if each is this tall (of the two together)
@@ -172,7 +177,7 @@ def group(ink, strokes) -> Grouping | None:
                   if side_by_side[k] or not (over[k - 1] or (tiny[k] and not leads[k]) or (tiny[k - 1] and (k == 1 or leads[k - 1])))]
     cuts.append(len(order))
     tallest = max(boxes[i][3] - boxes[i][1] for i in order)
-    runs, pieces, short = [], [], []
+    runs, pieces, short, gapped = [], [], [], []
     for a, start in enumerate(cuts[:-1]):
         for stop in cuts[a + 1 :]:
             if stop - start > MAX_RUN and stop != cuts[a + 1]:
@@ -186,16 +191,18 @@ def group(ink, strokes) -> Grouping | None:
             shortest = stop == cuts[a + 1]
             if not shortest and extent[0] > RUN_ASPECT * max(extent[1], 1.0):
                 continue  # wider than any digit (a longer run may be taller: a 9 whose loop comes first)
-            if not shortest and apart([boxes[i] for i in members], GAP * extent[1]):
-                continue  # a clear gap between its strokes' columns: two digits, not one
+            gap = 0.0 if shortest else widest_gap([boxes[i] for i in members]) / max(extent[1], 1.0)
+            if gap > WIDE_GAP:
+                continue  # a wide gap between its strokes' columns: two digits, not one
             piece = cut_out(ink, own, cell, members, (left, top), splittable=extent[1] >= SPLIT_HEIGHT * tallest)
             if piece is not None and not looks_like_dot(piece, canvas_side):
                 runs.append((start, stop))
                 pieces.append(piece)
                 short.append(extent[1] < SHORT * tallest)
+                gapped.append(gap > GAP)
     if not runs:
         return None  # every run is a dot or owns no ink: read the pixels, lose nothing
-    return Grouping(runs, pieces, len(order), touching_strokes(own, order), tiny, side_by_side, short)
+    return Grouping(runs, pieces, len(order), touching_strokes(own, order), tiny, side_by_side, short, gapped)
 
 
 def ownership(ink: np.ndarray, strokes: list[np.ndarray], cell: int) -> np.ndarray | None:
@@ -230,6 +237,7 @@ class Grouping:
     tiny: list[bool] | None = None  # in writing order: a stroke too small to be a digit (a dot, a tick)
     beside: list[bool] | None = None  # in writing order: stroke k stands tall beside stroke k - 1 (``beside``)
     short: list[bool] | None = None  # per run: less tall than SHORT of the tallest stroke
+    gapped: list[bool] | None = None  # per run: a gap between its strokes' columns (``widest_gap``) over GAP
 
     def doubtful(self, chosen: list[int]) -> set[int]:
         """The chosen runs that are read, but not as sure, because the strokes say they may not
@@ -256,9 +264,13 @@ class Grouping:
 
     def first_guess(self) -> list[int]:
         """The runs to read first: from the first stroke on, the longest candidate run starting
-        there, then on from where it stops (a digit drawn in several strokes is read whole)."""
+        there, then on from where it stops (a digit drawn in several strokes is read whole). Runs
+        with a gap between their strokes are left for ``choose`` to ask for: in a number they are two digits."""
         longest: dict[int, int] = {}
+        gapped = self.gapped or [False] * len(self.runs)
         for k, (start, stop) in enumerate(self.runs):
+            if gapped[k]:
+                continue
             if start not in longest or stop > self.runs[longest[start]][1]:
                 longest[start] = k
         guess, at = [], 0
@@ -273,7 +285,9 @@ class Grouping:
     def choose(self, confidences: list[list[float] | None]) -> list[int]:
         """Indices of the pieces to read, left to right: the partition of the strokes (in writing
         order) into runs that maximises the sum of log-confidences, each digit paying DIGIT_COST
-        (so a stroke is not read alone when it reads as well with its neighbours).
+        (so a stroke is not read alone when it reads as well with its neighbours), and a digit of
+        strokes that stand beside each other, fall apart or are short paying BESIDE_COST,
+        APART_COST or SHORT_COST more.
 
         ``confidences[k]`` is the network's top probability for each digit piece k reads as (one,
         or several when the piece is a single stroke running through several digits), or None
@@ -292,13 +306,15 @@ class Grouping:
             ending.setdefault(stop, []).append(k)
         merged = [self.beside is not None and any(self.beside[start + 1 : stop]) for start, stop in self.runs]
         short = self.short or [False] * len(self.runs)
+        gapped = self.gapped or [False] * len(self.runs)
         for stop in range(1, n + 1):
             # skipping stroke stop-1 altogether: only where no candidate covers it
             best[stop], back[stop] = best[stop - 1] - SKIP_COST, (stop - 1, -1)
             for k in ending.get(stop, []):
                 start = self.runs[k][0]
                 read = confidences[k] if confidences[k] is not None else [1.0]
-                score = best[start] + sum(float(np.log(max(c, 1e-9))) - DIGIT_COST for c in read) - BESIDE_COST * merged[k] - SHORT_COST * short[k]
+                costs = BESIDE_COST * merged[k] + SHORT_COST * short[k] + APART_COST * gapped[k]
+                score = best[start] + sum(float(np.log(max(c, 1e-9))) - DIGIT_COST for c in read) - costs
                 if score > best[stop]:
                     best[stop], back[stop] = score, (start, k)
         chosen, at = [], n
@@ -394,15 +410,14 @@ def row_ends(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(mask, columns, mask.shape[1]).min(axis=1), np.where(mask, columns, -1).max(axis=1)
 
 
-def apart(boxes: list[tuple[float, ...]], gap: float) -> bool:
-    """Do the strokes' column spans (of their ``extents`` boxes) fall into two clusters more than ``gap`` apart?"""
+def widest_gap(boxes: list[tuple[float, ...]]) -> float:
+    """The widest gap between the strokes' column spans (of their ``extents`` boxes), 0 if they chain together."""
     spans = sorted((box[0], box[2]) for box in boxes)
-    reach = spans[0][1]
+    reach, widest = spans[0][1], 0.0
     for left, right in spans[1:]:
-        if left - reach > gap:
-            return True
+        widest = max(widest, left - reach)
         reach = max(reach, right)
-    return False
+    return widest
 
 
 def estimate_pen(ink: np.ndarray, strokes: list[np.ndarray]) -> float:
