@@ -29,7 +29,7 @@ __all__ = ["Box", "Digit", "NOT_A_DIGIT_BELOW", "Reading", "UNSURE_BELOW", "grou
 # A digit whose top probability is below this is marked unsure. Calibrated by bench/reading.py on
 # one half of the pen-drawn MNIST test digits (the largest threshold leaving nearly all of them
 # sure); its figures on the other half are in bench/results/reading.json and the README.
-UNSURE_BELOW = 0.7
+UNSURE_BELOW = 0.75
 
 # A piece whose top probability is below this is "not a digit": the network was taught to spread
 # its probability evenly over non-digit drawings (letters, shapes, scribbles). Calibrated by
