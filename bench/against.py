@@ -104,6 +104,10 @@ def in_pyodide(folder: Path, sets: dict, rounds: int, may_differ: bool) -> None:
     done = subprocess.run(["node", str(ROOT / "bench" / "fixtures" / "against.mjs"), str(VENDOR), str(folder), str(folder / "run.py")],
                           capture_output=True, text=True)
     if done.returncode:
+        # readings that differ end the script as in CPython: say so in one line, not node's traceback
+        differ = [line for line in done.stderr.splitlines() if line.startswith("AssertionError: ")]
+        if differ:
+            raise AssertionError(differ[-1].removeprefix("AssertionError: "))
         sys.exit(f"bench.against --pyodide: node failed:\n{done.stderr.strip()[-2000:]}")
     for line in done.stdout.splitlines():
         name, then, now, differ, count = line.split("\t")

@@ -1,5 +1,5 @@
-"""bench/against.py: today's reader against a commit's, in turns, in CPython (the Pyodide run
-shares the loop, bench/fixtures/against.py)."""
+"""bench/against.py: today's reader against a commit's, in turns, in CPython and in Pyodide under
+node (both run the loop of bench/fixtures/against.py)."""
 
 import subprocess
 import sys
@@ -38,3 +38,9 @@ def test_a_commit_that_reads_differently_stops_the_comparison_unless_it_may_diff
     one, four = counted.stdout.splitlines()[-2:]
     assert one.startswith("one digit: the same readings")
     assert four.startswith("four digits: ") and "of 12 drawings read differently" in four
+
+
+def test_in_pyodide_readings_that_differ_are_one_clear_line_too():
+    done = against("caeab24", "--digits", "2", "--numbers", "12", "--rounds", "1", "--seed", "4", "--pyodide")
+    assert done.returncode != 0 and "the readings differ" in done.stderr and "--may-differ" in done.stderr
+    assert "Traceback" not in done.stderr and "node failed" not in done.stderr
