@@ -255,6 +255,19 @@ def test_two_digits_whose_ink_touches_are_read_as_two_from_their_strokes(pad, mn
     assert pad.reading() == "47"
 
 
+def test_a_four_drawn_in_two_strokes_whose_bar_stops_short_of_its_upright_is_one_four(pad):
+    """An open 4: the L's bar ends before the upright, so the two strokes' columns fall apart; it
+    is read whole, not as a 6 or a 1 beside a 1 (digits.group's APART_COST)."""
+    pad.page.keyboard.press("Escape")
+    box = pad.box
+    h = box["height"]
+    x0 = box["x"] + box["width"] / 2 - 0.45 * h
+    for stroke in ([(0.40, 0.22), (0.30, 0.58), (0.44, 0.58)], [(0.56, 0.28), (0.55, 0.82)]):
+        points = np.concatenate([np.linspace(a, b, 10) for a, b in zip(stroke[:-1], stroke[1:], strict=False)])
+        pad.stroke([(x0 + x * h, box["y"] + y * h) for x, y in points])
+    assert pad.reading() == "4", pad.page.text_content("#verdict")
+
+
 def test_a_two_digit_number_is_read_as_a_number(pad, mnist):
     x_test, _, firsts = mnist
     pad.digit(x_test[firsts[4]], 0.55, 0.3, 0.5)
