@@ -406,6 +406,31 @@ def test_choose_charges_a_digit_of_two_strokes_side_by_side():
     assert side_by_side.choose(confidences) == [0, 1]
 
 
+# A 2 whose long tail is a stroke of its own, starting under the middle of the 2 and running right.
+LONG_TAIL_TWO = [line((100, 80), (160, 70), (170, 110), (110, 200)), line((150, 200), (330, 205))]
+
+
+def test_a_digit_wider_than_run_aspect_is_still_a_candidate_and_pays_for_it():
+    grouping = G.group(drawn(LONG_TAIL_TWO), LONG_TAIL_TWO)
+    assert not G.overlapping(*G.extents(LONG_TAIL_TWO))  # a cut between body and tail
+    width, height = 330 - 100, 205 - 70
+    assert G.RUN_ASPECT < width / height < G.WIDEST
+    assert grouping.runs == [(0, 1), (0, 2), (1, 2)] and grouping.wide == [False, True, False]
+    assert grouping.first_guess() == [0, 2]  # the wide run is read only if choose asks for it
+    # read far better whole than as its parts, it is read whole
+    assert grouping.choose([[0.5], [0.99], [0.2]]) == [1]
+
+
+def test_choose_charges_a_digit_wider_than_run_aspect():
+    runs = [(0, 1), (1, 2), (0, 2)]
+    plain = G.Grouping(runs, [piece_for(*run) for run in runs], 2, wide=[False, False, False])
+    wide = G.Grouping(runs, [piece_for(*run) for run in runs], 2, wide=[False, False, True])
+    part = math.exp((math.log(0.6) + G.DIGIT_COST - G.WIDE_COST / 2) / 2)
+    confidences = [[part], [part], [0.6]]
+    assert plain.choose(confidences) == [2]
+    assert wide.choose(confidences) == [0, 1]
+
+
 def test_choose_charges_a_digit_whose_strokes_fall_apart():
     runs = [(0, 1), (1, 2), (0, 2)]
     plain = G.Grouping(runs, [piece_for(*run) for run in runs], 2, gapped=[False, False, False])

@@ -15,12 +15,12 @@ columns.
      small late stroke inside an earlier digit's columns, a 5's hat added at the end, is moved
      next to that digit first). A run ends only where the next stroke sits beside it, not over
      it, or where two tall strokes stand side by side (a 1 pushed against the 7 before it). Every
-     run that could be one digit (at most MAX_RUN strokes, not wider than RUN_ASPECT) is a
+     run that could be one digit (at most MAX_RUN strokes, not wider than WIDEST) is a
      candidate, and so is every shortest run whatever its shape, so that no stroke's ink is left
-     out (a 5 whose hat is longer than its body). A run whose strokes' columns fall apart is
-     likelier two digits, but may be one drawn in pieces (a 4 whose bar stops short of its
-     upright, a 5 whose hat was lifted off): unless the gap is wide, it stays a candidate, at
-     APART_COST. The reader has the
+     out (a 5 whose hat is longer than its body). A run wider than RUN_ASPECT, or whose strokes'
+     columns fall apart, is likelier two digits, but may be one drawn in pieces (a 2 with a long
+     tail, a 4 whose bar stops short of its upright, a 5 whose hat was lifted off): unless the
+     gap is wide, it stays a candidate, at WIDE_COST or APART_COST. The reader has the
      network read them all in one batch, and ``Grouping.choose`` finds the partition into runs
      it reads best, by dynamic programming: segmentation by recognition. A 4 in two strokes
      reads better whole than as an L and a 1; a 1 touching the 7 after it reads better as two
@@ -44,7 +44,9 @@ EXPLAINED = 0.9  # strokes must lie near this share of the ink, or they are not 
 MAX_RUN = 6  # a digit is at most this many strokes in a row (a traced 8 can take five)
 SPECK = 0.2  # a stroke smaller than this (of the largest stroke) never stands alone as a digit
 SPLIT_HEIGHT = 0.6  # only a run this tall (of the tallest stroke) may be several digits written in one stroke
-RUN_ASPECT = 1.6  # a run of strokes wider than this (width / height) is not one digit
+RUN_ASPECT = 1.6  # a run of strokes wider than this (width / height) is likelier several digits than one ...
+WIDE_COST = 0.5  # ... so reading it as one costs this much log-confidence (a 2 with a long tail, a 5 with a long hat) ...
+WIDEST = 2.2  # ... and a run wider than this is not one digit
 GAP = 0.1  # strokes whose columns are this far apart (of the run's height) are likelier two digits than one ...
 APART_COST = 0.5  # ... so reading them as one costs this much log-confidence: only a far better reading does it; ...
 WIDE_GAP = 0.3  # ... and strokes this far apart are two digits (a 4's bar stops short of its upright by less)
@@ -177,7 +179,7 @@ def group(ink, strokes) -> Grouping | None:
                   if side_by_side[k] or not (over[k - 1] or (tiny[k] and not leads[k]) or (tiny[k - 1] and (k == 1 or leads[k - 1])))]
     cuts.append(len(order))
     tallest = max(boxes[i][3] - boxes[i][1] for i in order)
-    runs, pieces, short, gapped = [], [], [], []
+    runs, pieces, short, gapped, wide = [], [], [], [], []
     for a, start in enumerate(cuts[:-1]):
         for stop in cuts[a + 1 :]:
             if stop - start > MAX_RUN and stop != cuts[a + 1]:
@@ -189,7 +191,8 @@ def group(ink, strokes) -> Grouping | None:
             # over each other, no other run can hold them apart, and leaving them out would lose
             # their ink (a 5 whose hat is longer than its body; ``cut_out`` may still split it).
             shortest = stop == cuts[a + 1]
-            if not shortest and extent[0] > RUN_ASPECT * max(extent[1], 1.0):
+            aspect = extent[0] / max(extent[1], 1.0)
+            if not shortest and aspect > WIDEST:
                 continue  # wider than any digit (a longer run may be taller: a 9 whose loop comes first)
             gap = 0.0 if shortest else widest_gap([boxes[i] for i in members]) / max(extent[1], 1.0)
             if gap > WIDE_GAP:
@@ -200,9 +203,10 @@ def group(ink, strokes) -> Grouping | None:
                 pieces.append(piece)
                 short.append(extent[1] < SHORT * tallest)
                 gapped.append(gap > GAP)
+                wide.append(not shortest and aspect > RUN_ASPECT)
     if not runs:
         return None  # every run is a dot or owns no ink: read the pixels, lose nothing
-    return Grouping(runs, pieces, len(order), touching_strokes(own, order), tiny, side_by_side, short, gapped)
+    return Grouping(runs, pieces, len(order), touching_strokes(own, order), tiny, side_by_side, short, gapped, wide)
 
 
 def ownership(ink: np.ndarray, strokes: list[np.ndarray], cell: int) -> np.ndarray | None:
@@ -238,6 +242,7 @@ class Grouping:
     beside: list[bool] | None = None  # in writing order: stroke k stands tall beside stroke k - 1 (``beside``)
     short: list[bool] | None = None  # per run: less tall than SHORT of the tallest stroke
     gapped: list[bool] | None = None  # per run: a gap between its strokes' columns (``widest_gap``) over GAP
+    wide: list[bool] | None = None  # per run: wider than RUN_ASPECT (and not its cut's shortest run)
 
     def doubtful(self, chosen: list[int]) -> set[int]:
         """The chosen runs that are read, but not as sure, because the strokes say they may not
@@ -265,11 +270,12 @@ class Grouping:
     def first_guess(self) -> list[int]:
         """The runs to read first: from the first stroke on, the longest candidate run starting
         there, then on from where it stops (a digit drawn in several strokes is read whole). Runs
-        with a gap between their strokes are left for ``choose`` to ask for: in a number they are two digits."""
+        wider than RUN_ASPECT or with a gap between their strokes are left for ``choose`` to ask
+        for: in a number they are two digits."""
         longest: dict[int, int] = {}
-        gapped = self.gapped or [False] * len(self.runs)
+        gapped, wide = self.gapped or [False] * len(self.runs), self.wide or [False] * len(self.runs)
         for k, (start, stop) in enumerate(self.runs):
-            if gapped[k]:
+            if gapped[k] or wide[k]:
                 continue
             if start not in longest or stop > self.runs[longest[start]][1]:
                 longest[start] = k
@@ -286,8 +292,8 @@ class Grouping:
         """Indices of the pieces to read, left to right: the partition of the strokes (in writing
         order) into runs that maximises the sum of log-confidences, each digit paying DIGIT_COST
         (so a stroke is not read alone when it reads as well with its neighbours), and a digit of
-        strokes that stand beside each other, fall apart or are short paying BESIDE_COST,
-        APART_COST or SHORT_COST more.
+        strokes that stand beside each other, fall apart, spread wide or are short paying
+        BESIDE_COST, APART_COST, WIDE_COST or SHORT_COST more.
 
         ``confidences[k]`` is the network's top probability for each digit piece k reads as (one,
         or several when the piece is a single stroke running through several digits), or None
@@ -307,13 +313,14 @@ class Grouping:
         merged = [self.beside is not None and any(self.beside[start + 1 : stop]) for start, stop in self.runs]
         short = self.short or [False] * len(self.runs)
         gapped = self.gapped or [False] * len(self.runs)
+        wide = self.wide or [False] * len(self.runs)
         for stop in range(1, n + 1):
             # skipping stroke stop-1 altogether: only where no candidate covers it
             best[stop], back[stop] = best[stop - 1] - SKIP_COST, (stop - 1, -1)
             for k in ending.get(stop, []):
                 start = self.runs[k][0]
                 read = confidences[k] if confidences[k] is not None else [1.0]
-                costs = BESIDE_COST * merged[k] + SHORT_COST * short[k] + APART_COST * gapped[k]
+                costs = BESIDE_COST * merged[k] + SHORT_COST * short[k] + APART_COST * gapped[k] + WIDE_COST * wide[k]
                 score = best[start] + sum(float(np.log(max(c, 1e-9))) - DIGIT_COST for c in read) - costs
                 if score > best[stop]:
                     best[stop], back[stop] = score, (start, k)
