@@ -34,7 +34,7 @@ UNSURE_BELOW = 0.75
 # A piece whose top probability is below this is "not a digit": the network was taught to spread
 # its probability evenly over non-digit drawings (letters, shapes, scribbles). Calibrated by
 # bench/reading.py on pen-drawn digits, so that almost no real digit falls below it.
-NOT_A_DIGIT_BELOW = 0.2
+NOT_A_DIGIT_BELOW = 0.35
 
 # A wide piece is read as touching digits only if the network is less sure than this of it as one
 # digit (and surer of every part): a wide but well-formed 2 or 7 stays whole.
