@@ -421,25 +421,16 @@ def test_a_digit_wider_than_run_aspect_is_still_a_candidate_and_pays_for_it():
     assert grouping.choose([[0.5], [0.99], [0.2]]) == [1]
 
 
-def test_choose_charges_a_digit_wider_than_run_aspect():
+@pytest.mark.parametrize(("mark", "cost"), [("wide", G.WIDE_COST), ("gapped", G.APART_COST)])
+def test_choose_charges_a_digit_wider_than_run_aspect_or_whose_strokes_fall_apart(mark, cost):
     runs = [(0, 1), (1, 2), (0, 2)]
-    plain = G.Grouping(runs, [piece_for(*run) for run in runs], 2, wide=[False, False, False])
-    wide = G.Grouping(runs, [piece_for(*run) for run in runs], 2, wide=[False, False, True])
-    part = math.exp((math.log(0.6) + G.DIGIT_COST - G.WIDE_COST / 2) / 2)
+    plain = G.Grouping(runs, [piece_for(*run) for run in runs], 2, **{mark: [False, False, False]})
+    marked = G.Grouping(runs, [piece_for(*run) for run in runs], 2, **{mark: [False, False, True]})
+    # the whole reads better than the parts, by less than the cost
+    part = math.exp((math.log(0.6) + G.DIGIT_COST - cost / 2) / 2)
     confidences = [[part], [part], [0.6]]
     assert plain.choose(confidences) == [2]
-    assert wide.choose(confidences) == [0, 1]
-
-
-def test_choose_charges_a_digit_whose_strokes_fall_apart():
-    runs = [(0, 1), (1, 2), (0, 2)]
-    plain = G.Grouping(runs, [piece_for(*run) for run in runs], 2, gapped=[False, False, False])
-    gapped = G.Grouping(runs, [piece_for(*run) for run in runs], 2, gapped=[False, False, True])
-    # the whole reads better than the parts, by less than APART_COST
-    part = math.exp((math.log(0.6) + G.DIGIT_COST - G.APART_COST / 2) / 2)
-    confidences = [[part], [part], [0.6]]
-    assert plain.choose(confidences) == [2]
-    assert gapped.choose(confidences) == [0, 1]
+    assert marked.choose(confidences) == [0, 1]
 
 
 def test_every_candidate_lies_inside_the_ink_and_covers_its_strokes():
