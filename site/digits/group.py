@@ -267,13 +267,17 @@ class Grouping:
         small = {k for k in chosen if self.short and self.short[k] and len(chosen) > 1}
         return touching | dotted | small
 
+    def _per_run(self, marks: list[bool] | None) -> list[bool]:
+        """One of the per-run marks, all False when the grouping was made without it (by hand, in tests)."""
+        return marks or [False] * len(self.runs)
+
     def first_guess(self) -> list[int]:
         """The runs to read first: from the first stroke on, the longest candidate run starting
         there, then on from where it stops (a digit drawn in several strokes is read whole). Runs
         wider than RUN_ASPECT or with a gap between their strokes are left for ``choose`` to ask
         for: in a number they are two digits."""
         longest: dict[int, int] = {}
-        gapped, wide = self.gapped or [False] * len(self.runs), self.wide or [False] * len(self.runs)
+        gapped, wide = self._per_run(self.gapped), self._per_run(self.wide)
         for k, (start, stop) in enumerate(self.runs):
             if gapped[k] or wide[k]:
                 continue
@@ -311,9 +315,7 @@ class Grouping:
         for k, (_, stop) in enumerate(self.runs):
             ending.setdefault(stop, []).append(k)
         merged = [self.beside is not None and any(self.beside[start + 1 : stop]) for start, stop in self.runs]
-        short = self.short or [False] * len(self.runs)
-        gapped = self.gapped or [False] * len(self.runs)
-        wide = self.wide or [False] * len(self.runs)
+        short, gapped, wide = self._per_run(self.short), self._per_run(self.gapped), self._per_run(self.wide)
         for stop in range(1, n + 1):
             # skipping stroke stop-1 altogether: only where no candidate covers it
             best[stop], back[stop] = best[stop - 1] - SKIP_COST, (stop - 1, -1)
