@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digits import UNSURE_BELOW, cnn
+from digits import UNSURE_BELOW, cnn, steadiness
 from export import sha256_file
 from training import data
 
@@ -54,6 +54,7 @@ class Measured:
     p: np.ndarray  # (N, 10) probabilities from the shipped numpy net
     predicted: np.ndarray
     confidence: np.ndarray  # probability of the predicted digit
+    steadiness: np.ndarray  # digits.steadiness: what the reader's "not sure" is decided on
 
     @property
     def wrong(self) -> np.ndarray:
@@ -68,9 +69,11 @@ class Measured:
 
 
 def measure(net: cnn.Net, mnist) -> Measured:
-    p = net.predict_proba(mnist.x_test.astype(np.float32) / 255.0)
+    images = mnist.x_test.astype(np.float32) / 255.0
+    p = net.predict_proba(images)
     predicted = p.argmax(1)
-    return Measured(mnist.x_test, mnist.y_test.astype(int), p, predicted, p[np.arange(len(p)), predicted])
+    return Measured(mnist.x_test, mnist.y_test.astype(int), p, predicted, p[np.arange(len(p)), predicted],
+                    steadiness(net, images, p))
 
 
 def confusion(y: np.ndarray, predicted: np.ndarray) -> np.ndarray:
@@ -401,7 +404,7 @@ def figures(meas: Measured, card: dict, history, net: cnn.Net, model_dir: Path) 
     ece = expected_calibration_error(bins, len(y))
     p_true = meas.p[np.arange(len(y)), y]
     log_loss = float(-np.log(np.clip(p_true, 1e-12, 1)).mean())
-    unsure = conf < UNSURE_BELOW
+    unsure = meas.steadiness < UNSURE_BELOW
     per_digit = {}
     for d in range(10):
         row = m[d].copy()

@@ -79,6 +79,7 @@ def measure_single(net, x, y, count, seed):
         if k < 300:
             canvases_for_latency.append(canvas)
     p = net.predict_proba(prepared)
+    steady = digits.steadiness(net, prepared, p)
     plain = net.predict(x[indices].astype(np.float32) / 255)
     return {
         "count": int(len(indices)),
@@ -87,16 +88,17 @@ def measure_single(net, x, y, count, seed):
         "squashed_accuracy": float((net.predict(squashed) == y[indices]).mean()),
         "mean_pixel": float(prepared.mean()),
         "mnist_mean_pixel": float((x[indices] / 255).mean()),
-    }, p, canvases_for_latency
+    }, (p, steady), canvases_for_latency
 
 
-def calibrate(p: np.ndarray, y: np.ndarray, seed: int):
-    """The unsure threshold: chosen on one half of the readings, reported on the other."""
+def calibrate(p: np.ndarray, steady: np.ndarray, y: np.ndarray, seed: int):
+    """The unsure threshold, on each reading's steadiness (``digits.steadiness``, what "not sure" is
+    decided on): chosen on one half of the readings, reported on the other."""
     order = np.random.default_rng(seed).permutation(len(y))
     halves = {"calibration": order[: len(y) // 2], "held_out": order[len(y) // 2 :]}
 
     def figures(idx, threshold):
-        top, right = p[idx].max(1), p[idx].argmax(1) == y[idx]
+        top, right = steady[idx], p[idx].argmax(1) == y[idx]
         sure = top >= threshold
         wrong = ~right
         return {
@@ -156,27 +158,33 @@ def measure_numbers(net, x, y, count, seed, gaps):
 
 
 def top_confidence(reading) -> float:
-    """The least confident digit of a reading (1.0 for a blank one): what decides "unsure"."""
+    """The least confident digit of a reading (1.0 for a blank one): what decides "not a digit"."""
     return min((d.confidence for d in reading.digits), default=1.0)
 
 
+def least_steady(reading) -> float:
+    """The least steady digit of a reading (``digits.steadiness``; 1.0 for a blank one): what decides "unsure"."""
+    return min((d.steadiness for d in reading.digits), default=1.0)
+
+
 def doubted_by_strokes(reading) -> bool:
-    """Is a digit of the reading unsure whatever its confidence: its strokes touch another digit's,
+    """Is a digit of the reading unsure whatever its steadiness: its strokes touch another digit's,
     or it has a mark apart (``group.Grouping.doubtful``)?"""
-    return any(d.unsure and d.reason == "unsure" and d.confidence >= digits.UNSURE_BELOW for d in reading.digits)
+    return any(d.unsure and d.reason == "unsure" and d.steadiness >= digits.UNSURE_BELOW for d in reading.digits)
 
 
 def measure_pen_singles(net, traced, y, seed):
     """MNIST test digits traced and drawn with the page's pen on a canvas, read by digits.read
     with their strokes (and, for comparison, from the pixels alone)."""
     rng = np.random.default_rng(seed)
-    right, right_pixels, confidence, structural, failures, inks, gallery = [], [], [], [], [], [], []
+    right, right_pixels, confidence, steadiness, structural, failures, inks, gallery = [], [], [], [], [], [], [], []
     for strokes_28, label in zip(traced, y, strict=True):
         ink, drawn = pen_strokes.draw(strokes_28, rng)
         reading = digits.read(ink, net, strokes=drawn)
         right.append(reading.text == str(label))
         right_pixels.append(digits.read(ink, net).text == str(label))
         confidence.append(top_confidence(reading) if reading.digits else 0.0)  # blank: as doubted as can be
+        steadiness.append(least_steady(reading) if reading.digits else 0.0)
         structural.append(doubted_by_strokes(reading))
         if not right[-1]:
             failures.append({"truth": int(label), "read": str(reading), "index": len(right) - 1,
@@ -185,13 +193,13 @@ def measure_pen_singles(net, traced, y, seed):
                 gallery.append((ink, reading, int(label), len(right) - 1))
         if len(inks) < 300:
             inks.append((ink, drawn))
-    right, confidence, structural = np.array(right), np.array(confidence), np.array(structural)
+    right, structural = np.array(right), np.array(structural)
     return {
         "count": len(right),
         "accuracy": float(right.mean()),
         "pixels_only_accuracy": float(np.mean(right_pixels)),
         "failures": failures,
-    }, right, confidence, structural, inks, gallery
+    }, right, {"confidence": np.array(confidence), "steadiness": np.array(steadiness), "structural": structural}, inks, gallery
 
 
 def plot_pen_errors(gallery, total: int, path: Path) -> None:
@@ -218,23 +226,26 @@ def plot_pen_errors(gallery, total: int, path: Path) -> None:
     save(fig, path)
 
 
-def calibrate_pen(right: np.ndarray, confidence: np.ndarray, structural: np.ndarray, seed: int) -> dict:
+def calibrate_pen(right: np.ndarray, scores: dict[str, np.ndarray], seed: int) -> dict:
     """UNSURE_BELOW and NOT_A_DIGIT_BELOW from pen-drawn digits: chosen on one half, reported on the other.
-    ``structural`` marks readings unsure whatever their confidence (``doubted_by_strokes``).
+    ``scores`` holds each reading's least ``steadiness`` (what "unsure" is decided on), least
+    ``confidence`` (what "not a digit" is decided on) and ``structural``: unsure whatever its
+    steadiness (``doubted_by_strokes``).
 
     Unsure: the largest threshold that leaves at least PEN_SURE of the calibration digits sure.
     Not a digit: the largest threshold below which at most PEN_REJECTED of them fall.
     """
+    confidence, steadiness, structural = scores["confidence"], scores["steadiness"], scores["structural"]
     order = np.random.default_rng(seed).permutation(len(right))
     cal, held = order[: len(order) // 2], order[len(order) // 2 :]
     grid = np.round(np.concatenate([np.arange(0.05, 0.9, 0.05), [0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999]]), 3)
-    sure_share = [((confidence[cal] >= t) & ~structural[cal]).mean() for t in grid]
+    sure_share = [((steadiness[cal] >= t) & ~structural[cal]).mean() for t in grid]
     unsure = max([t for t, share in zip(grid, sure_share, strict=True) if share >= PEN_SURE], default=grid[0])
     rejected_share = [(confidence[cal] < t).mean() for t in grid]
     not_a_digit = max([t for t, share in zip(grid, rejected_share, strict=True) if share <= PEN_REJECTED], default=0.0)
 
     def figures(idx):
-        sure, wrong = (confidence[idx] >= unsure) & ~structural[idx], ~right[idx]
+        sure, wrong = (steadiness[idx] >= unsure) & ~structural[idx], ~right[idx]
         return {
             "read_unsure_or_blank": float((~sure).mean()),
             "rejected_as_not_a_digit": float((confidence[idx] < not_a_digit).mean()),
@@ -324,9 +335,9 @@ def measure_pen(net, x, y, args) -> tuple[dict, float]:
     time of reading one such digit with its strokes."""
     traced = pen.traced(x, "test10000")
     count = min(args.pen_digits, len(x))
-    pen_singles, pen_right, pen_confidence, pen_structural, pen_inks, gallery = measure_pen_singles(net, traced[:count], y[:count], args.seed + 5)
+    pen_singles, pen_right, pen_scores, pen_inks, gallery = measure_pen_singles(net, traced[:count], y[:count], args.seed + 5)
     plot_pen_errors(gallery, len(pen_singles["failures"]), ROOT / "docs" / "img" / "pen-errors.png")
-    pen_unsure = calibrate_pen(pen_right, pen_confidence, pen_structural, args.seed + 6)
+    pen_unsure = calibrate_pen(pen_right, pen_scores, args.seed + 6)
     pen_numbers = measure_pen_numbers(net, traced, y, args.pen_numbers, args.seed + 7, touch=False)
     pen_touching = measure_pen_numbers(net, traced, y, args.pen_numbers // 2, args.seed + 8, touch=True, lengths=(2, 2))
     pen_apart = measure_pen_numbers(net, traced, y, args.pen_numbers // 2, args.seed + 8, touch=False, lengths=(2, 2))
@@ -358,8 +369,8 @@ def main(argv: list[str] | None = None) -> int:
     x, y = mnist.x_test, mnist.y_test
     started = time.perf_counter()
 
-    single, p, canvases = measure_single(net, x, y, min(args.digits, len(x)), args.seed)
-    unsure = calibrate(p, y[: len(p)], args.seed + 1)
+    single, (p, steady), canvases = measure_single(net, x, y, min(args.digits, len(x)), args.seed)
+    unsure = calibrate(p, steady, y[: len(p)], args.seed + 1)
     numbers = measure_numbers(net, x, y, args.numbers, args.seed + 2, gaps=(0.0, 0.5))
     touching = measure_numbers(net, x, y, max(1, args.numbers // 4), args.seed + 3, gaps=(-0.1, 0.05))
     rng = np.random.default_rng(args.seed + 4)

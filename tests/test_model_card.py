@@ -99,7 +99,7 @@ def test_stated_accuracy_matches_a_direct_computation(generated, direct):
 def test_a_card_json_that_disagrees_with_the_measurement_stops_it(model_copy, tmp_path, capsys, direct, monkeypatch):
     predicted, y, p, x = direct
     # The measurement itself is checked above; reuse it here rather than run the network a third time.
-    measured = model_card.Measured(x, y.astype(int), p, predicted, p.max(1))
+    measured = model_card.Measured(x, y.astype(int), p, predicted, p.max(1), p.max(1))
     monkeypatch.setattr(model_card, "measure", lambda net, mnist: measured)
     errors = int((predicted != y).sum())
     edit_card(model_copy, test_accuracy=1 - (errors + 7) / len(y), test_errors=errors + 7)

@@ -279,3 +279,14 @@ def test_framed_is_np_pad_with_zeros(image, width):
     framed = preprocess.framed(image, width)
     assert framed.dtype == image.dtype
     np.testing.assert_array_equal(framed, np.pad(image, width))
+
+
+def test_bolder_and_lighter_are_grey_dilation_and_erosion_blended_in():
+    images = np.random.default_rng(3).random((4, 28, 28), dtype=np.float32) ** 4
+    for amount in (0.0, 0.5, 1.0):
+        bolder, lighter = preprocess.bolder_and_lighter(images, amount)
+        for image, b, lt in zip(images, bolder, lighter, strict=True):  # one image at a time, by grey_morphology
+            np.testing.assert_allclose(b, image + amount * (preprocess.grey_morphology(image, 1)[1:-1, 1:-1] - image), atol=1e-6)
+            np.testing.assert_allclose(lt, image + amount * (preprocess.grey_morphology(image, -1) - image), atol=1e-6)
+    bolder, lighter = preprocess.bolder_and_lighter(images, 0.5)
+    assert (lighter <= images + 1e-7).all() and (images <= bolder + 1e-7).all()

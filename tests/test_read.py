@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import digits
-from digits import cnn, to_mnist
+from digits import cnn, preprocess, to_mnist
 
 MODEL = Path(__file__).resolve().parent.parent / "site" / "model" / "digits.npz"
 
@@ -73,6 +73,20 @@ class ScriptedNet:
         return np.concatenate([self.rows, np.tile(np.float32(self.rest), (len(x) - len(self.rows), 1))])
 
 
+class TurnNet:
+    """Answers its k-th batch with the k-th list of probability rows (one row per image)."""
+
+    def __init__(self, *answers):
+        self.answers = [np.array(rows, np.float32) for rows in answers]
+        self.batches = []
+
+    def predict_proba(self, x):
+        self.batches.append(np.array(x))
+        rows = self.answers[len(self.batches) - 1]
+        assert len(rows) == len(x)
+        return rows
+
+
 def confident(label, p=0.99):
     row = np.full(10, (1 - p) / 9)
     row[label] = p
@@ -121,14 +135,14 @@ def test_a_hesitant_digit_is_marked_unsure_with_its_runner_up():
     ink = bar(np.zeros((300, 300), np.float32), slice(50, 250), slice(100, 120))
     hesitant = np.full(10, 0.01)
     hesitant[4], hesitant[9] = 0.5, 0.42
-    digit = digits.read(ink, ScriptedNet(hesitant)).digits[0]
+    digit = digits.read(ink, ScriptedNet(hesitant, rest=hesitant)).digits[0]  # rest: as hesitant bolder or lighter
     assert digit.unsure and digit.label == 4 and digit.runner_up == 9
     assert digit.doubt == "not sure: 4 or 9?"
-    reading = digits.read(ink, ScriptedNet(hesitant))
+    reading = digits.read(ink, ScriptedNet(hesitant, rest=hesitant))
     assert reading.unsure and str(reading) == "4?" and reading.text == "4"
     sure = digits.read(ink, ScriptedNet(confident(7))).digits[0]
     assert not sure.unsure and sure.doubt == ""
-    assert digits.read(ink, ScriptedNet(hesitant), unsure_below=0.4).digits[0].doubt == ""
+    assert digits.read(ink, ScriptedNet(hesitant, rest=hesitant), unsure_below=0.4).digits[0].doubt == ""
 
 
 def test_touching_digits_are_split_only_when_the_parts_read_better_than_the_whole():
@@ -266,18 +280,78 @@ def test_the_shipped_network_reads_blank_as_nothing(shipped_net):
 
 def test_a_digit_says_why_it_is_doubted():
     ink = bar(np.zeros((300, 300), np.float32), slice(50, 250), slice(100, 120))
-    spread = digits.read(ink, ScriptedNet(np.full(10, 0.1))).digits[0]
+    spread = digits.read(ink, ScriptedNet(np.full(10, 0.1), rest=np.full(10, 0.1))).digits[0]
     assert (spread.reason, spread.doubt, spread.unsure) == ("not a digit", "not a digit?", True)
     top = (digits.NOT_A_DIGIT_BELOW + digits.UNSURE_BELOW) / 2  # unsure, but a digit, whatever the thresholds
     torn = np.full(10, 0.02)
     torn[3], torn[8] = top, 0.84 - top
-    torn_digit = digits.read(ink, ScriptedNet(torn)).digits[0]
+    torn_digit = digits.read(ink, ScriptedNet(torn, rest=torn)).digits[0]
     assert (torn_digit.reason, torn_digit.doubt, torn_digit.unsure) == ("unsure", "not sure: 3 or 8?", True)
     sure = digits.read(ink, ScriptedNet(confident(5))).digits[0]
     assert (sure.reason, sure.doubt, sure.unsure) == ("", "", False)
-    assert 0 < digits.NOT_A_DIGIT_BELOW <= digits.UNSURE_BELOW < 1
-    assert digits.read(ink, ScriptedNet(torn), not_a_digit_below=top + 0.01).digits[0].reason == "not a digit"
-    assert digits.read(ink, ScriptedNet(np.full(10, 0.1)), not_a_digit_below=0.05).digits[0].reason == "unsure"
+    assert 0 < digits.NOT_A_DIGIT_BELOW <= digits.UNSURE_BELOW < digits.STEADY_ABOVE <= 1
+    assert digits.read(ink, ScriptedNet(torn, rest=torn), not_a_digit_below=top + 0.01).digits[0].reason == "not a digit"
+    spread_read = digits.read(ink, ScriptedNet(np.full(10, 0.1), rest=np.full(10, 0.1)), not_a_digit_below=0.05)
+    assert spread_read.digits[0].reason == "unsure"
+
+
+# --- steadiness: would a slightly different pen change the reading? ----------------------------
+
+
+def one_digit_ink():
+    return bar(np.zeros((300, 300), np.float32), slice(50, 250), slice(100, 120))
+
+
+def test_a_reading_a_bolder_pen_would_change_is_unsure_however_confident():
+    fairly_sure = np.full(10, 0.05 / 8)  # sure enough for UNSURE_BELOW, not for STEADY_ABOVE: tried again
+    fairly_sure[4], fairly_sure[9] = 0.9, 0.05
+    net = TurnNet([fairly_sure], [confident(9, 0.7), confident(4, 0.95)])  # as drawn; then bolder, lighter
+    digit = digits.read(one_digit_ink(), net).digits[0]
+    assert digit.label == 4 and digit.confidence == pytest.approx(0.9)  # the reading is the drawing's own
+    assert digit.steadiness == pytest.approx(0.3 / 9)  # the bolder pen's probability of a 4
+    assert digit.unsure and digit.reason == "unsure" and digit.doubt == "not sure: 4 or 9?"
+    drawn, tried = net.batches
+    bolder, lighter = preprocess.bolder_and_lighter(drawn, digits.BOLDER)
+    np.testing.assert_array_equal(tried, np.concatenate([bolder, lighter]))
+
+
+def test_a_reading_that_holds_under_both_pens_keeps_its_confidence():
+    fairly_sure = confident(4, 0.9)
+    digit = digits.read(one_digit_ink(), ScriptedNet(fairly_sure, rest=confident(4, 0.95))).digits[0]
+    assert digit.steadiness == pytest.approx(0.9) and not digit.unsure
+
+
+def test_a_very_sure_reading_is_not_tried_again():
+    net = ScriptedNet(confident(7, digits.STEADY_ABOVE))
+    digit = digits.read(one_digit_ink(), net).digits[0]
+    assert len(net.batches) == 1 and digit.steadiness == pytest.approx(digits.STEADY_ABOVE) and not digit.unsure
+
+
+def test_steadiness_is_the_worst_of_the_three_readings_of_each_image(random_net):
+    images = np.random.default_rng(1).random((12, 28, 28), dtype=np.float32) ** 3
+    probabilities = random_net.predict_proba(images)
+    probabilities[:3] = np.eye(10, dtype=np.float32)[:3]  # sure: kept as they are
+    got = digits.steadiness(random_net, images, probabilities)
+    for image, p, steadiness in zip(images, probabilities, got, strict=True):  # one image at a time
+        label = int(np.argmax(p))
+        expected = p[label]
+        if expected < digits.STEADY_ABOVE:
+            thicker = preprocess.grey_morphology(image, 1)[1:-1, 1:-1]
+            thinner = preprocess.grey_morphology(image, -1)
+            for variant in (image + digits.BOLDER * (thicker - image), image + digits.BOLDER * (thinner - image)):
+                expected = min(expected, random_net.predict_proba(variant[None])[0, label])
+        np.testing.assert_allclose(steadiness, expected, rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(got[:3], 1.0)
+
+
+def test_the_memo_keeps_a_steadiness_found_once(random_net):
+    ink = one_digit_ink()
+    shaky = confident(4, 0.9)
+    memo: dict = {}
+    first = digits.read(ink, ScriptedNet(shaky, rest=confident(4, 0.5)), memo=memo).digits[0]
+    net = ScriptedNet(shaky, rest=confident(4, 0.5))
+    again = digits.read(ink, net, memo=memo).digits[0]
+    assert net.batches == [] and again.steadiness == first.steadiness == pytest.approx(0.5)
 
 
 # --- with strokes ------------------------------------------------------------------------------------
