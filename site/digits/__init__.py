@@ -11,6 +11,8 @@
 The pipeline: ``group`` (strokes) or ``segment`` (pixels) splits the drawing into one piece per
 digit, ``preprocess.to_mnist`` normalises each piece the way MNIST's digits were, and the network
 reads them all in one batch; where the split is uncertain, the network's readings decide it.
+A digit is doubted ("not sure") when a slightly bolder or lighter pen would change its reading
+(``steadiness``), and called "not a digit" when the network spreads its probability.
 numpy only: the same package runs in the page (Pyodide, numpy 2.0).
 """
 
@@ -179,13 +181,15 @@ def read(ink, net, strokes=None, unsure_below: float = UNSURE_BELOW, not_a_digit
     A piece wide enough to be touching digits is read both whole and split; the split is kept
     only if the network is unsure of the whole (below SPLIT_BELOW) and more confident of every
     part than of the whole. With strokes, which runs of strokes are digits is decided the same
-    way, by what the network reads best (``group.Grouping.choose``).
+    way, by what the network reads best (``group.Grouping.choose``). A digit read is unsure when
+    its ``steadiness`` is below ``unsure_below``, "not a digit" when its top probability is below
+    ``not_a_digit_below``.
 
     ``memo``, for a caller that reads a drawing again each time it grows (the page, at every
     stroke): pass the same dict each time, empty at first, and empty it whenever ``net`` changes
     (what a person taught it, another network). It keeps what the last reading's pieces read as,
     so pieces whose ink has not changed (the digits written before the newest stroke) are not
-    prepared and read again; it holds the last reading's pieces only.
+    prepared and read again (nor their steadiness tried again); it holds the last reading's pieces only.
     """
     if memo is not None:
         memo.setdefault("last", {})
