@@ -256,7 +256,7 @@ def calibrate_pen(right: np.ndarray, scores: dict[str, np.ndarray], seed: int) -
 
     return {
         "rule": f"unsure: largest threshold leaving >= {PEN_SURE:.1%} of calibration digits sure; "
-        f"not a digit: largest threshold rejecting <= {PEN_REJECTED:.1%} of them",
+        f"not a digit: largest threshold rejecting <= {PEN_REJECTED:.2%} of them",
         "unsure_below": float(unsure),
         "not_a_digit_below": float(not_a_digit),
         "held_out": figures(held),
