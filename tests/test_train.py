@@ -1,4 +1,4 @@
-"""training/train.py's augmentation: the elastic distortion, against a plain-loop resampler."""
+"""training/train.py's augmentation: the elastic distortion against a plain-loop resampler, and the affine augmenter's strengths."""
 
 import numpy as np
 import pytest
@@ -65,3 +65,26 @@ def test_a_random_field_bends_the_ink_but_keeps_it():
     assert 0.5 < kept.min() and kept.max() < 1.5 and abs(kept.mean() - 1) < 0.1  # ... stretched here, squeezed there, but kept
     again = elastic(tf.constant(images), 34.0, 4.0, seed=1).numpy()
     assert not np.array_equal(out, again)  # a new field at every call: every epoch sees new shapes
+
+
+def test_an_augmenter_of_no_strength_leaves_the_images_as_they_are():
+    from training.model import augmenter
+
+    images = digit_like(4)
+    out = augmenter(seed=1, rotation=0, zoom=0, shift=0)(tf.constant(images), training=True).numpy()
+    np.testing.assert_allclose(out, images, atol=1e-6)
+
+
+def test_the_augmenter_moves_ink_by_at_most_its_shift():
+    from training.model import augmenter
+
+    images = np.zeros((64, 28, 28, 1), np.float32)
+    images[:, 13:15, 13:15] = 1.0  # a dot in the middle
+    out = augmenter(seed=1, rotation=0, zoom=0, shift=0.1)(tf.constant(images), training=True).numpy()
+    rows, cols = np.mgrid[:28, :28]
+    mass = out[..., 0].sum(axis=(1, 2))
+    centre_r = (out[..., 0] * rows).sum(axis=(1, 2)) / mass
+    centre_c = (out[..., 0] * cols).sum(axis=(1, 2)) / mass
+    moved = np.hypot(centre_r - 13.5, centre_c - 13.5)
+    assert moved.max() <= 0.1 * 28 * np.sqrt(2) + 0.5  # within the shift, both ways
+    assert moved.max() > 0.5  # and it does move them

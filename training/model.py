@@ -47,13 +47,15 @@ def build(dropout: float = 0.4) -> keras.Model:
     return keras.Model(inputs, outputs, name="digits")
 
 
-def augmenter(seed: int) -> keras.Sequential:
-    """Geometric augmentation: what differs between a scanned MNIST digit and a drawn one."""
+def augmenter(seed: int, rotation: float = 12, zoom: float = 0.15, shift: float = 0.1) -> keras.Sequential:
+    """Geometric augmentation: what differs between a scanned MNIST digit and a drawn one.
+
+    ``rotation`` in degrees either way, ``zoom`` and ``shift`` as fractions of the side."""
     return keras.Sequential(
         [
-            layers.RandomRotation(12 / 360, fill_mode="constant", seed=seed),
-            layers.RandomZoom((-0.15, 0.15), fill_mode="constant", seed=seed + 1),
-            layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed + 2),
+            layers.RandomRotation(rotation / 360, fill_mode="constant", seed=seed),
+            layers.RandomZoom((-zoom, zoom), fill_mode="constant", seed=seed + 1),
+            layers.RandomTranslation(shift, shift, fill_mode="constant", seed=seed + 2),
         ],
         name="augment",
     )

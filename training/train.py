@@ -59,6 +59,10 @@ class Settings:
     # pen, one run read far fewer of MNIST's test digits than the shipped network (runs/ keeps it).
     elastic: float = 0.0
     elastic_sigma: float = 4.0
+    # The affine augmentation: rotation in degrees either way, zoom and shift as fractions of the side.
+    rotation: float = 12.0
+    zoom: float = 0.15
+    shift: float = 0.1
 
 
 def thicken_or_thin(images, seed: int):
@@ -135,7 +139,7 @@ def datasets(prepared: dict, mnist, s: Settings):
     x_test = mnist.x_test[..., None].astype("float32") / 255.0
     y_test = np.eye(10, dtype=np.float32)[mnist.y_test]
 
-    augment = augmenter(s.seed)
+    augment = augmenter(s.seed, s.rotation, s.zoom, s.shift)
 
     def choose(scan, drawings, target):
         # The scan, or one of the pen drawings of the same digit: the page's look, MNIST's variety.
@@ -313,12 +317,19 @@ def main(argv: list[str] | None = None) -> int:
                    help="touching pairs of digits read as one piece, taught with a uniform target (default %(default)s)")
     p.add_argument("--elastic", type=float, default=defaults.elastic,
                    help="elastic distortion's strength in pixels, 0 = none (default %(default)s; Simard et al. used 34)")
+    p.add_argument("--rotation", type=float, default=defaults.rotation,
+                   help="random rotation, degrees either way (default %(default)s)")
+    p.add_argument("--zoom", type=float, default=defaults.zoom,
+                   help="random zoom, a fraction of the side either way (default %(default)s)")
+    p.add_argument("--shift", type=float, default=defaults.shift,
+                   help="random shift, a fraction of the side either way (default %(default)s)")
     a = p.parse_args(argv)
     s = Settings(
         epochs=a.epochs, batch_size=a.batch_size, learning_rate=a.learning_rate, seed=a.seed,
         subset=a.subset, target=a.target, out=a.out, mnist=a.mnist,
         pen_share=a.pen_share, pen_variants=a.pen_variants, nondigits=a.nondigits, pairs=a.pairs,
         start_from=a.start_from, warmup_epochs=a.warmup_epochs, elastic=a.elastic,
+        rotation=a.rotation, zoom=a.zoom, shift=a.shift,
     )
     from training.data import DatasetError
 
