@@ -202,26 +202,34 @@ def measure_pen_singles(net, traced, y, seed):
     }, right, {"confidence": np.array(confidence), "steadiness": np.array(steadiness), "structural": structural}, inks, gallery
 
 
-def plot_pen_errors(gallery, total: int, path: Path) -> None:
-    """The pen-drawn digits read wrong, as drawn (cropped to the ink), with what was read."""
+def plot_pen_errors(gallery, total: int, path: Path, scans: np.ndarray) -> None:
+    """The pen-drawn digits read wrong, as drawn (cropped to the ink), with what was read, and in
+    the corner the MNIST scan each was traced from: a reader can see which misreadings are the
+    network's and which the tracing's (a loop inked solid in the scan traces as a bare stroke)."""
     from bench.model_card import pyplot, save
 
     plt = pyplot()
     cols = 10
     rows = max(1, -(-len(gallery) // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.95, rows * 1.2 + 0.4), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.15, rows * 1.35 + 0.4), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, (ink, reading, label, index) in zip(axes.flat, gallery, strict=False):
         box = digits.preprocess.bounding_box(ink)
         pad = 4
         crop = ink[max(0, box[0] - pad) : box[1] + pad, max(0, box[2] - pad) : box[3] + pad] if box else ink
-        ax.imshow(crop, cmap="gray_r", vmin=0, vmax=1, interpolation="antialiased")
+        h, w = crop.shape
+        ax.imshow(crop, cmap="gray_r", vmin=0, vmax=1, interpolation="antialiased", extent=(0, w, h, 0))
+        side, gap = 0.45 * max(h, w), 0.05 * max(h, w)  # the scan beside the drawing, at its foot
+        ax.imshow(scans[index], cmap="Blues", vmin=0, vmax=255, interpolation="nearest",
+                  extent=(w + gap, w + gap + side, h, h - side))
+        ax.set_xlim(0, w + gap + side)
+        ax.set_ylim(h, min(0, h - side))
         said = str(reading) or "blank"
         ax.set_title(f"{label} → {said}\n#{index}", fontsize=8, linespacing=1.15)
     what = f"all {total}" if len(gallery) == total else f"the first {len(gallery)} of {total}"
-    fig.suptitle(f"{what[0].upper()}{what[1:]} pen-drawn MNIST test digits read wrong: true → read (? = unsure), test index",
-                 fontsize=10)
+    fig.suptitle(f"{what[0].upper()}{what[1:]} pen-drawn MNIST test digits read wrong: true → read (? = unsure), "
+                 "test index; in blue, the scan it was traced from", fontsize=10)
     fig.tight_layout()
     save(fig, path)
 
@@ -336,7 +344,7 @@ def measure_pen(net, x, y, args) -> tuple[dict, float]:
     traced = pen.traced(x, "test10000")
     count = min(args.pen_digits, len(x))
     pen_singles, pen_right, pen_scores, pen_inks, gallery = measure_pen_singles(net, traced[:count], y[:count], args.seed + 5)
-    plot_pen_errors(gallery, len(pen_singles["failures"]), ROOT / "docs" / "img" / "pen-errors.png")
+    plot_pen_errors(gallery, len(pen_singles["failures"]), ROOT / "docs" / "img" / "pen-errors.png", x)
     pen_unsure = calibrate_pen(pen_right, pen_scores, args.seed + 6)
     pen_numbers = measure_pen_numbers(net, traced, y, args.pen_numbers, args.seed + 7, touch=False)
     pen_touching = measure_pen_numbers(net, traced, y, args.pen_numbers // 2, args.seed + 8, touch=True, lengths=(2, 2))

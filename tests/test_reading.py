@@ -1,0 +1,33 @@
+"""bench/reading.py's pictures: the gallery of pen-drawn digits read wrong, each beside its scan."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import digits
+from bench import reading
+from digits import cnn
+from training import strokes as pen_strokes
+
+MODEL = reading.ROOT / "site" / "model" / "digits.npz"
+
+
+def test_the_pen_error_gallery_shows_each_drawing_beside_the_scan_it_was_traced_from(tmp_path):
+    net = cnn.load(MODEL)
+    scans = np.zeros((3, 28, 28), np.uint8)
+    scans[2, 4:24, 12:16] = 255  # the scan of entry 2: a bar, a 1
+    bar = [np.array([[14.0, 4.0], [14.0, 24.0]], np.float32)]
+    ink, drawn = pen_strokes.draw(bar, np.random.default_rng(0))
+    gallery = [(ink, digits.read(ink, net, strokes=drawn), 7, 2)]  # "a 7", read as whatever the bar reads as
+    out = tmp_path / "pen-errors.png"
+    reading.plot_pen_errors(gallery, 1, out, scans)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    import matplotlib.image
+
+    picture = matplotlib.image.imread(out)
+    blue = (picture[..., 2] > picture[..., 0] + 0.3).sum()  # the scan is drawn in blue, the pen's ink in grey
+    assert blue > 50
+    gallery_without_scan_ink = [(ink, gallery[0][1], 7, 0)]  # entry 0's scan is blank paper
+    reading.plot_pen_errors(gallery_without_scan_ink, 1, out, scans)
+    assert (matplotlib.image.imread(out)[..., 2] > matplotlib.image.imread(out)[..., 0] + 0.3).sum() < blue
