@@ -203,8 +203,8 @@ def measure_pen_singles(net, traced, y, seed):
 
 
 def plot_pen_errors(gallery, total: int, path: Path, scans: np.ndarray) -> None:
-    """The pen-drawn digits read wrong, as drawn (cropped to the ink), with what was read, and in
-    the corner the MNIST scan each was traced from: a reader can see which misreadings are the
+    """The pen-drawn digits read wrong, as drawn (cropped to the ink), with what was read, and beside
+    each, at its foot, the MNIST scan it was traced from: a reader can see which misreadings are the
     network's and which the tracing's (a loop inked solid in the scan traces as a bare stroke)."""
     from bench.model_card import pyplot, save
 

@@ -22,12 +22,15 @@ def test_the_pen_error_gallery_shows_each_drawing_beside_the_scan_it_was_traced_
     out = tmp_path / "pen-errors.png"
     reading.plot_pen_errors(gallery, 1, out, scans)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with_scan = blue_pixels(out)
+    assert with_scan > 50
+    reading.plot_pen_errors([(ink, gallery[0][1], 7, 0)], 1, out, scans)  # entry 0's scan is blank paper
+    assert blue_pixels(out) < with_scan
 
+
+def blue_pixels(png) -> int:
+    """Pixels clearly blue: the scan is drawn in blue, the pen's ink in grey."""
     import matplotlib.image
 
-    picture = matplotlib.image.imread(out)
-    blue = (picture[..., 2] > picture[..., 0] + 0.3).sum()  # the scan is drawn in blue, the pen's ink in grey
-    assert blue > 50
-    gallery_without_scan_ink = [(ink, gallery[0][1], 7, 0)]  # entry 0's scan is blank paper
-    reading.plot_pen_errors(gallery_without_scan_ink, 1, out, scans)
-    assert (matplotlib.image.imread(out)[..., 2] > matplotlib.image.imread(out)[..., 0] + 0.3).sum() < blue
+    picture = matplotlib.image.imread(png)
+    return int((picture[..., 2] > picture[..., 0] + 0.3).sum())
