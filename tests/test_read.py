@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import digits
-from digits import cnn, preprocess, to_mnist
+from digits import cnn, preprocess, segment, to_mnist
 
 MODEL = Path(__file__).resolve().parent.parent / "site" / "model" / "digits.npz"
 
@@ -153,6 +153,21 @@ def test_touching_digits_are_split_only_when_the_parts_read_better_than_the_whol
     assert split.digits[0].box.right <= split.digits[1].box.left + 10
     whole = digits.read(ink, ScriptedNet(confident(8, 0.995), rest=confident(0)))
     assert whole.text == "8"
+
+
+def test_a_narrow_piece_is_split_only_when_it_reads_badly_whole_and_both_parts_read_well():
+    # Two strokes pushed together until the piece is hardly wider than tall (a 1 into a 7): a
+    # wide piece's evidence would split it, a narrow one's needs far more.
+    ink = np.zeros((200, 300), np.float32)
+    bar(ink, slice(40, 160), slice(50, 80))
+    bar(ink, slice(40, 160), slice(130, 160))
+    bar(ink, slice(95, 105), slice(80, 130))
+    (piece,) = segment.segment(ink)
+    assert piece.narrow and piece.splits
+    assert digits.read(ink, ScriptedNet(confident(8, 0.3), rest=confident(1, 0.95))).text == "11"
+    assert digits.NARROW_SPLIT_BELOW < 0.6 < digits.SPLIT_BELOW
+    assert digits.read(ink, ScriptedNet(confident(8, 0.6), rest=confident(1, 0.99))).text == "8"
+    assert digits.read(ink, ScriptedNet(confident(8, 0.3), rest=confident(1, 0.8))).text == "8"
 
 
 def test_wrong_dimensions_say_what_was_expected(random_net):

@@ -49,6 +49,12 @@ NOT_A_DIGIT_BELOW = 0.35
 # A wide piece is read as touching digits only if the network is less sure than this of it as one
 # digit (and surer of every part): a wide but well-formed 2 or 7 stays whole.
 SPLIT_BELOW = 0.9
+# A narrow piece (``Piece.narrow``: hardly wider than tall, digits pushed into each other) only if
+# the network reads it whole below NARROW_SPLIT_BELOW and each of the two parts at least at
+# NARROW_PART_ABOVE: a sloppy single digit, which reads badly whatever the cut, stays whole.
+# Chosen with bench/reading.py's pixel numbers (touching, and with gaps).
+NARROW_SPLIT_BELOW = 0.5
+NARROW_PART_ABOVE = 0.9
 
 
 @dataclass(frozen=True)
@@ -158,13 +164,14 @@ def weigh(net, pieces: list[Piece], indices, seen: dict, readings: dict, memo: d
     the splits of the pieces the network is unsure of (only those can be read as several digits).
     """
     look(net, [pieces[k] for k in indices], seen, memo)
-    look(net, [part for k in indices if seen[id(pieces[k])][1].max() < SPLIT_BELOW
-               for split in pieces[k].splits for part in split], seen, memo)
+    unsure = [k for k in indices if seen[id(pieces[k])][1].max() < (NARROW_SPLIT_BELOW if pieces[k].narrow else SPLIT_BELOW)]
+    look(net, [part for k in unsure for split in pieces[k].splits for part in split], seen, memo)
     for k in indices:
         best, best_confidence = [pieces[k]], seen[id(pieces[k])][1].max()
-        for split in pieces[k].splits if best_confidence < SPLIT_BELOW else ():
+        floor = NARROW_PART_ABOVE if pieces[k].narrow else 0.0
+        for split in pieces[k].splits if k in unsure else ():
             weakest = min(seen[id(part)][1].max() for part in split)
-            if weakest > best_confidence:
+            if weakest > best_confidence and weakest >= floor:
                 best, best_confidence = split, weakest
         readings[k] = best
 
@@ -180,7 +187,8 @@ def read(ink, net, strokes=None, unsure_below: float = UNSURE_BELOW, not_a_digit
     do not explain the ink.
     A piece wide enough to be touching digits is read both whole and split; the split is kept
     only if the network is unsure of the whole (below SPLIT_BELOW) and more confident of every
-    part than of the whole. With strokes, which runs of strokes are digits is decided the same
+    part than of the whole (a narrow piece: below NARROW_SPLIT_BELOW, and every part at least
+    NARROW_PART_ABOVE). With strokes, which runs of strokes are digits is decided the same
     way, by what the network reads best (``group.Grouping.choose``). A digit read is unsure when
     its ``steadiness`` is below ``unsure_below``, "not a digit" when its top probability is below
     ``not_a_digit_below``.

@@ -10,6 +10,11 @@
   3. A piece that is much wider than tall may be two or more touching digits: it carries
      candidate splits (cuts at the emptiest columns), and the reader keeps a split only if the
      network reads every part more confidently than the whole (segmentation by recognition).
+     Digits pushed together until they overlap can make a piece hardly wider than tall (a 1
+     into the 7 beside it): a ``narrow`` piece cut from the pixels carries splits into two too,
+     which the reader keeps only on far stronger evidence (``digits.NARROW_SPLIT_BELOW``).
+     With strokes (``group``) it does not: digits drawn apart are apart in their strokes, and a
+     symbol in one run of them (a "%") would be read as two digits.
   4. What is left and looks like a dot (small, roundish and filled) or a solid block is not a digit.
 
 numpy only: the same file runs in the page (Pyodide, numpy 2.0).
@@ -32,7 +37,8 @@ MIN_EXTENT = 3  # ... and one under this many pixels always is
 MERGE_OVERLAP = 0.5  # merge two pieces overlapping horizontally by this fraction of the narrower
 FRAGMENT_HEIGHT, FRAGMENT_MASS = 0.5, 0.4  # lower and lighter than this (of the tallest, the heaviest): a fragment
 ATTACH_GAP = 0.25  # a fragment this close (fraction of the tallest's height) joins its nearest piece
-SPLIT_ASPECT = 1.2  # a piece this much wider than tall may be touching digits
+SPLIT_ASPECT = 1.2  # a piece this much wider than tall may be touching digits ...
+NARROW_ASPECT = 0.85  # ... and so may a narrower one this wide, pushed together (a 1 into a 7), if it reads badly whole
 DIGIT_ASPECT = 0.75  # a typical digit's width / height, to guess how many digits a wide piece holds
 MAX_SPLIT = 4  # a wide piece is split into at most this many digits (a long line is not 400 ones)
 SHORTEST_PART = 0.5  # ... into parts at least this tall (of the tallest part): a 6's tail is not a 7
@@ -65,17 +71,25 @@ class Piece:
 
     ``splits`` holds candidate readings of this piece as several touching digits (each a list of
     pieces, left to right); empty unless the piece is ``splittable`` and wide enough to be more
-    than one digit. They are worked out when first asked for: the reader asks only when the
+    than one digit (a ``narrow`` one only with ``narrow_splits``). They are worked out when first asked for: the reader asks only when the
     network is unsure of the piece whole, which a clearly drawn digit never is.
     """
 
     box: Box
     ink: np.ndarray
     splittable: bool = False
+    narrow_splits: bool = False  # a narrow piece may be split too (pieces cut from the pixels alone)
+
+    @property
+    def narrow(self) -> bool:
+        """Less wide than SPLIT_ASPECT: one digit, unless the network reads it very badly whole."""
+        return self.box.width < SPLIT_ASPECT * self.box.height
 
     @cached_property
     def splits(self) -> list[list[Piece]]:
-        return candidate_splits(self.box, self.ink) if self.splittable else []
+        if not self.splittable or (self.narrow and not self.narrow_splits):
+            return []
+        return candidate_splits(self.box, self.ink)
 
 
 def label(mask: np.ndarray) -> tuple[np.ndarray, int]:
@@ -259,18 +273,19 @@ def cut_out(ink: np.ndarray, mask: np.ndarray, labels: np.ndarray, cell: int, me
         return None
     box = Box(c0 + int(cols[0]), r0 + int(rows[0]), c0 + int(cols[-1]) + 1, r0 + int(rows[-1]) + 1)
     crop = region[box.top - r0 : box.bottom - r0, box.left - c0 : box.right - c0]
-    return Piece(box, crop, splittable=True)
+    return Piece(box, crop, splittable=True, narrow_splits=True)
 
 
 def candidate_splits(box: Box, crop: np.ndarray) -> list[list[Piece]]:
-    """For a piece much wider than tall: ways to read it as k touching digits.
+    """For a piece wider than tall: ways to read it as k touching digits.
 
-    k is the number of typical-width digits that fit (and one fewer and one more); each cut is
+    k is the number of typical-width digits that fit (and one fewer and one more, at least two:
+    a piece narrower than SPLIT_ASPECT is tried as two); each cut is
     sought at the emptiest column within a band around its even spacing. For two digits, the
     next-emptiest columns near the middle are tried as well: where two digits touch, the
-    thinnest column is not always between them. Returns [] for pieces that are not wide.
+    thinnest column is not always between them. Returns [] for pieces narrower than NARROW_ASPECT.
     """
-    if box.width < SPLIT_ASPECT * box.height:
+    if box.width < NARROW_ASPECT * box.height:
         return []
     profile = crop.sum(axis=0)
     guess = round(box.width / (DIGIT_ASPECT * box.height))
