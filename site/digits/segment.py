@@ -279,18 +279,20 @@ def cut_out(ink: np.ndarray, mask: np.ndarray, labels: np.ndarray, cell: int, me
 def candidate_splits(box: Box, crop: np.ndarray) -> list[list[Piece]]:
     """For a piece wider than tall: ways to read it as k touching digits.
 
-    k is the number of typical-width digits that fit (and one fewer and one more, at least two:
-    a piece narrower than SPLIT_ASPECT is tried as two); each cut is
-    sought at the emptiest column within a band around its even spacing. For two digits, the
-    next-emptiest columns near the middle are tried as well: where two digits touch, the
-    thinnest column is not always between them. Returns [] for pieces narrower than NARROW_ASPECT.
+    k is the number of typical-width digits that fit, one fewer and one more, and always two:
+    digits are not all of a typical width (a 2 with a long tail, a 1 beside a 7), so the count
+    their widths suggest can be wrong. Each cut is sought at the emptiest column within a band
+    around its even spacing. For two digits, the next-emptiest columns anywhere but the outer
+    tenths are tried as well: where two digits touch, the thinnest column is not always between
+    them, nor near the middle (a 1 is narrow). Returns [] for pieces narrower than NARROW_ASPECT.
     """
     if box.width < NARROW_ASPECT * box.height:
         return []
     profile = crop.sum(axis=0)
     guess = round(box.width / (DIGIT_ASPECT * box.height))
     splits, seen = [], set()
-    for k in sorted({min(MAX_SPLIT, max(2, guess + d)) for d in (0, -1, 1)}, key=lambda k: abs(k - guess)):
+    counts = {min(MAX_SPLIT, max(2, guess + d)) for d in (0, -1, 1)} | {2}
+    for k in sorted(counts, key=lambda k: abs(k - guess)):
         for cuts in cut_sets(profile, k):
             if tuple(cuts) not in seen:
                 seen.add(tuple(cuts))
@@ -313,11 +315,11 @@ def cut_sets(profile: np.ndarray, k: int) -> list[list[int]]:
             return []
         cuts.append(lo + int(np.argmin(profile[lo:hi])))
     sets = [cuts + [width]]
-    if k == 2:  # the two next-emptiest local minima in the middle half
-        lo, hi = width // 4, 3 * width // 4
-        middle = profile[lo:hi]
-        minima = [i for i in range(1, len(middle) - 1) if middle[i] <= middle[i - 1] and middle[i] <= middle[i + 1]]
-        for i in sorted(minima, key=lambda i: middle[i])[:3]:
+    if k == 2:  # the three emptiest local minima between the outer tenths
+        lo, hi = width // 10, 9 * width // 10
+        inner = profile[lo:hi]
+        minima = [i for i in range(1, len(inner) - 1) if inner[i] <= inner[i - 1] and inner[i] <= inner[i + 1]]
+        for i in sorted(minima, key=lambda i: inner[i])[:3]:
             sets.append([0, lo + i, width])
     return sets
 
