@@ -71,8 +71,9 @@ class Piece:
 
     ``splits`` holds candidate readings of this piece as several touching digits (each a list of
     pieces, left to right); empty unless the piece is ``splittable`` and wide enough to be more
-    than one digit (a ``narrow`` one only with ``narrow_splits``). They are worked out when first asked for: the reader asks only when the
-    network is unsure of the piece whole, which a clearly drawn digit never is.
+    than one digit (a ``narrow`` one only with ``narrow_splits``). They are worked out when
+    first asked for: the reader asks only when the network is unsure of the piece whole, which
+    a clearly drawn digit never is.
     """
 
     box: Box
