@@ -183,6 +183,25 @@ def test_a_split_never_makes_a_digit_of_a_small_part_beside_a_tall_one():
     assert piece.splits == []
 
 
+def test_a_wide_piece_is_tried_as_two_digits_whatever_its_width_suggests():
+    # a long-tailed digit against a narrow one: 2.7 times wider than tall, which typical widths
+    # would read as three or four digits
+    crop = np.zeros((100, 270), np.float32)
+    crop[:, :180] = crop[:, 190:] = 1.0
+    crop[45:55, 180:190] = 1.0  # where they touch
+    twos = [parts for parts in segment.candidate_splits(Box(0, 0, 270, 100), crop) if len(parts) == 2]
+    assert any(180 <= parts[0].box.right <= 190 for parts in twos)
+
+
+def test_two_digits_are_cut_where_they_touch_even_near_the_edge():
+    # a narrow 1 pushed against a wide digit: the thinnest column is a seventh of the way across
+    crop = np.zeros((100, 130), np.float32)
+    crop[:, :15] = crop[:, 25:] = 1.0
+    crop[45:55, 15:25] = 1.0
+    splits = segment.candidate_splits(Box(0, 0, 130, 100), crop)
+    assert any(len(parts) == 2 and 15 <= parts[0].box.right <= 25 for parts in splits)
+
+
 @settings(max_examples=60, deadline=None)
 @given(crop=arrays(np.float32, st.tuples(st.integers(4, 30), st.integers(40, 120)), elements=st.sampled_from([0.0, 1.0])))
 def test_the_parts_of_every_split_are_alike_in_height(crop):
