@@ -25,7 +25,7 @@ from keras import layers
 HIDDEN = 192  # the dense layer: room to tell digits from non-digits as well (a few % of the multiply-adds)
 
 
-def build(dropout: float = 0.4) -> keras.Model:
+def build(dropout: float = 0.4, hidden: int = HIDDEN) -> keras.Model:
     def conv_bn_relu(x, filters, size):
         x = layers.Conv2D(filters, size, use_bias=False)(x)
         x = layers.BatchNormalization()(x)
@@ -39,7 +39,7 @@ def build(dropout: float = 0.4) -> keras.Model:
     x = layers.MaxPooling2D(2)(x)
     x = layers.Flatten()(x)
     x = layers.Dropout(dropout / 2)(x)
-    x = layers.Dense(HIDDEN, use_bias=False)(x)
+    x = layers.Dense(hidden, use_bias=False)(x)
     x = layers.BatchNormalization()(x)
     x = layers.ReLU()(x)
     x = layers.Dropout(dropout)(x)

@@ -40,6 +40,7 @@ class Settings:
     weight_decay: float = 1e-4
     warmup_epochs: int = 1
     dropout: float = 0.4
+    hidden: int = 192  # units of the dense layer before the last: its outputs are digits.personal's features
     seed: int = 1
     subset: int = 0  # train on the first N training images only (0 = all 60,000)
     # MNIST test accuracy the run must reach (0 disables the check). Issue 9's bar is 99.60 %; the
@@ -202,7 +203,7 @@ def network(s: Settings, steps_per_epoch: int):
 
     from training import model
 
-    net = model.build(s.dropout)
+    net = model.build(s.dropout, s.hidden)
     if s.start_from:  # fine-tuning: the same network, from a finished run's weights
         net.set_weights(keras.models.load_model(s.start_from).get_weights())
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -323,13 +324,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="random zoom, a fraction of the side either way (default %(default)s)")
     p.add_argument("--shift", type=float, default=defaults.shift,
                    help="random shift, a fraction of the side either way (default %(default)s)")
+    p.add_argument("--hidden", type=int, default=defaults.hidden,
+                   help="units of the hidden dense layer, the features digits.personal compares (default %(default)s)")
     a = p.parse_args(argv)
     s = Settings(
         epochs=a.epochs, batch_size=a.batch_size, learning_rate=a.learning_rate, seed=a.seed,
         subset=a.subset, target=a.target, out=a.out, mnist=a.mnist,
         pen_share=a.pen_share, pen_variants=a.pen_variants, nondigits=a.nondigits, pairs=a.pairs,
         start_from=a.start_from, warmup_epochs=a.warmup_epochs, elastic=a.elastic,
-        rotation=a.rotation, zoom=a.zoom, shift=a.shift,
+        rotation=a.rotation, zoom=a.zoom, shift=a.shift, hidden=a.hidden,
     )
     from training.data import DatasetError
 
