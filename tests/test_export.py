@@ -13,8 +13,9 @@ from export import sha256_file
 from export.model import ExportError, ExportSettings, export, fold, folded_keras
 from training.train import Settings, train
 
-# One epoch on 2,000 images, with few non-digit drawings: the whole chain, quickly.
-SMOKE = {"epochs": 1, "subset": 2000, "target": 0, "nondigits": 200, "pairs": 200}
+# One epoch on 2,000 images, with few non-digit drawings and a narrower hidden layer than the
+# default (so that its width is seen to reach the shipped file): the whole chain, quickly.
+SMOKE = {"epochs": 1, "subset": 2000, "target": 0, "nondigits": 200, "pairs": 200, "hidden": 128}
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +45,7 @@ def test_export_writes_self_describing_consistent_files(smoke):
         "dense", "softmax",
     ]
     assert card["multiply_adds_per_digit"] == net.multiply_adds < 15_000_000
+    assert net.features(np.zeros((1, 28, 28), np.float32)).shape == (1, SMOKE["hidden"])  # --hidden, as trained
     assert card["files"]["digits.npz"]["sha256"] == sha256_file(site / "digits.npz")
     assert (site / "digits.npz").stat().st_size < 1_000_000
     assert net.meta["test_accuracy"] == card["test_accuracy"]
