@@ -5,6 +5,7 @@
     bar.met(0.993), bar.text()            # True, "≥ 99.0 % (aim 99.5 %)"
     bars.verdicts("reading", results)     # {"pen_digits": True, ...} for every bar whose figure is in results
     bars.said(passed)                     # "4 of 5 bars met (missed: pen_digits)"
+    bars.said(passed, bars.unmeasured("reading", results))  # ... "; not measured: pen_numbers"
 """
 
 from __future__ import annotations
@@ -96,7 +97,16 @@ def verdicts(source: str, results: dict) -> dict[str, bool]:
     return out
 
 
-def said(passed: dict[str, bool]) -> str:
-    """Verdicts in the words a benchmark's one line ends with: "4 of 5 bars met (missed: pen_digits)"."""
+def unmeasured(source: str, results: dict) -> list[str]:
+    """The bars of ``source`` whose figure ``results`` lacks or holds as None: a full run that
+    could not measure one (too few cases of it) must say so, not drop it from its count."""
+    return [bar.key.removeprefix(source + ".") for bar in BARS.values()
+            if bar.key.startswith(source + ".") and bar.value and figure(results, bar.value) is None]
+
+
+def said(passed: dict[str, bool], not_measured: list[str] = ()) -> str:
+    """Verdicts in the words a benchmark's one line ends with: "4 of 5 bars met (missed: pen_digits)",
+    and "; not measured: ..." for bars a full run should have measured but could not."""
     missed = [name for name, met in passed.items() if not met]
-    return f"{len(passed) - len(missed)} of {len(passed)} bars met" + (f" (missed: {', '.join(missed)})" if missed else "")
+    return (f"{len(passed) - len(missed)} of {len(passed)} bars met" + (f" (missed: {', '.join(missed)})" if missed else "")
+            + (f"; not measured: {', '.join(not_measured)}" if not_measured else ""))

@@ -388,7 +388,12 @@ def main(argv: list[str] | None = None) -> int:
     config.out.parent.mkdir(parents=True, exist_ok=True)
     config.out.write_text(json.dumps(results, indent=2) + "\n")
     shown = "" if config.out == DEFAULT_OUT else f" --from {config.out}"
-    print(f"{bars.said(results['passed'])}; wrote {config.out}; table: python -m docs.render --print personal{shown}")
+    not_measured = bars.unmeasured("personal", results)
+    print(f"{bars.said(results['passed'], not_measured)}; wrote {config.out}; table: python -m docs.render --print personal{shown}")
+    if "after_five_corrections" in not_measured:
+        print(f"after {config.corrections} corrections: the network misread fewer than {config.corrections} of the "
+              f"{JUDGED_WRITER} writer's new {' and '.join(f'{d}s' for d in WRITERS[JUDGED_WRITER].digits)} in every order, so there was nothing left to "
+              f"read after them: draw more with --digits (up to 10000)", file=sys.stderr)
     return 0
 
 

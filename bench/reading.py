@@ -407,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     results["passed"] = bars.verdicts("reading", results)  # against bench/bars.toml
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"{bars.said(results['passed'])}; wrote {args.out}; tables: python -m docs.render --print reading "
+    print(f"{bars.said(results['passed'], bars.unmeasured('reading', results))}; wrote {args.out}; tables: python -m docs.render --print reading "
           "(or pen, reading-details)")
     return 0
 

@@ -48,3 +48,13 @@ def test_a_malformed_bar_table_is_refused(tmp_path):
     bad.write_text('[nowhere.x]\nmeasure = "m"\nunit = "%"\nat_least = 0.9\n')
     with pytest.raises(ValueError, match="names no known source"):
         bars.load(bad)
+
+
+def test_a_bar_a_full_run_could_not_measure_is_named_not_dropped():
+    results = {"fewer_errors": 0.5, "after_five_corrections": None, "mnist_drop": 0.0, "wrong_correction_changes": 0.0,
+               "read_time_ratio": 1.05}
+    passed = bars.verdicts("personal", results)
+    assert "after_five_corrections" not in passed
+    assert bars.unmeasured("personal", results) == ["after_five_corrections"]
+    assert bars.said(passed, bars.unmeasured("personal", results)) == "4 of 4 bars met; not measured: after_five_corrections"
+    assert bars.unmeasured("personal", results | {"after_five_corrections": 0.97}) == []
