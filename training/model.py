@@ -22,10 +22,10 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-HIDDEN = 192  # the dense layer: room to tell digits from non-digits as well (a few % of the multiply-adds)
 
+def build(dropout: float, hidden: int) -> keras.Model:
+    """The network, its dense layer ``hidden`` wide (training.train's Settings says how wide, and why)."""
 
-def build(dropout: float = 0.4, hidden: int = HIDDEN) -> keras.Model:
     def conv_bn_relu(x, filters, size):
         x = layers.Conv2D(filters, size, use_bias=False)(x)
         x = layers.BatchNormalization()(x)
