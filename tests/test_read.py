@@ -674,3 +674,29 @@ def test_a_memo_reads_only_the_digits_a_new_stroke_changed_and_reads_the_same(sh
     memo.clear()  # as after teaching: everything is read again
     digits.read(ink, counting, strokes=every, memo=memo)
     assert counting.images > again
+
+
+def assert_prepared_as_is(pieces):
+    """Every piece (and every part of its splits) is clean and cropped to its ink, as
+    ``preprocess.normalise`` takes it: so the reader's ``normalise(piece.ink)`` is ``to_mnist(piece.ink)``."""
+    for piece in pieces:
+        for part in [piece, *(part for split in piece.splits for part in split)]:
+            ink = part.ink
+            assert ink.dtype == np.float32 and ink.shape == (part.box.height, part.box.width)
+            np.testing.assert_array_equal(preprocess.clean(ink), ink)
+            assert preprocess.bounding_box(ink) == (0, ink.shape[0], 0, ink.shape[1])
+            np.testing.assert_array_equal(preprocess.normalise(ink), to_mnist(ink))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=inks_with_strokes())
+def test_pieces_grouped_from_strokes_go_to_the_network_as_they_are(case):
+    ink, strokes = case
+    grouping = digits.group.group(ink, strokes)
+    assert_prepared_as_is(grouping.pieces if grouping is not None else segment.segment(ink))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ink=st.one_of(inks, drawings()))
+def test_pieces_cut_from_pixels_go_to_the_network_as_they_are(ink):
+    assert_prepared_as_is(segment.segment(ink))

@@ -130,7 +130,7 @@ def look(net, pieces: list[Piece], seen: dict, memo: dict | None = None) -> None
     seen.update({id(piece): known[keys[id(piece)]] for piece in pieces if keys.get(id(piece)) in known})
     fresh = [piece for piece in pieces if keys.get(id(piece)) not in known]
     if fresh:
-        images = np.array([to_mnist(piece.ink) for piece in fresh], np.float32)
+        images = np.array([preprocess.normalise(piece.ink) for piece in fresh], np.float32)  # pieces come clean and cropped
         probabilities = np.asarray(net.predict_proba(images), np.float32)
         seen.update({id(piece): (image, p) for piece, image, p in zip(fresh, images, probabilities, strict=True)})
     if memo is not None:

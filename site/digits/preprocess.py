@@ -221,8 +221,13 @@ def to_mnist(ink: np.ndarray) -> np.ndarray:
     if box is None:
         return np.zeros((SIZE, SIZE), np.float32)
     top, bottom, left, right = box
-    crop = clean(ink[top:bottom, left:right])
+    return normalise(clean(ink[top:bottom, left:right]))
 
+
+def normalise(crop: np.ndarray) -> np.ndarray:
+    """``to_mnist`` of ink already cleaned (``clean``) and cropped to its bounding box, as a
+    ``segment.Piece``'s is: the reader prepares its pieces without looking for their box again.
+    """
     # 1. crop -> intermediate, longer side BOX * OVERSAMPLE
     scale = BOX * OVERSAMPLE / max(crop.shape)
     shape = tuple(max(1, int(np.ceil(n * scale - 1e-6))) for n in crop.shape)

@@ -67,7 +67,9 @@ class Box(NamedTuple):
 
 @dataclass(frozen=True)
 class Piece:
-    """One digit's ink: ``ink`` is (box.height, box.width) float32, other digits' ink removed.
+    """One digit's ink: ``ink`` is (box.height, box.width) float32, other digits' ink removed,
+    clean (``preprocess.clean``) and cropped to its ink (every edge row and column holds some),
+    so that it goes to the network through ``preprocess.normalise`` as it is.
 
     ``splits`` holds candidate readings of this piece as several touching digits (each a list of
     pieces, left to right); empty unless the piece is ``splittable`` and wide enough to be more
