@@ -459,10 +459,10 @@ def cut_out(ink: np.ndarray, own: np.ndarray, cell: int, members: list[int], off
     r0, r1 = max(0, int(rows[0] - 1) * cell), min(ink.shape[0], (int(rows[-1]) + 2) * cell)
     c0, c1 = max(0, int(cols[0] - 1) * cell), min(ink.shape[1], (int(cols[-1]) + 2) * cell)
     wanted[0] = True  # cells no stroke owns are kept too
-    if everything:
+    block = None if everything else wanted[own[r0 // cell : -(-r1 // cell), c0 // cell : -(-c1 // cell)]]
+    if block is None or block.all():  # no other stroke owns a cell in its box
         region = ink[r0:r1, c0:c1]
     else:  # which cells to keep, looked up over the region's cells only (r0 and c0 are cell-aligned)
-        block = wanted[own[r0 // cell : -(-r1 // cell), c0 // cell : -(-c1 // cell)]]
         region = ink[r0:r1, c0:c1] * per_pixel(block, cell, 0, r1 - r0, 0, c1 - c0)
     rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
     if rows.size == 0:
