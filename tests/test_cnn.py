@@ -61,11 +61,14 @@ def test_max_pool_matches_loops(h, w, size, seed):
     np.testing.assert_array_equal(cnn.max_pool(x, size), max_pool_loops(x, size))
 
 
-def test_dense_relu_flatten_softmax_match_definitions():
+@pytest.mark.parametrize("blas", [True, False], ids=["BLAS (CPython)", "no BLAS (the page)"])
+def test_dense_relu_flatten_softmax_match_definitions(blas, monkeypatch):
+    monkeypatch.setattr(machine, "HAS_BLAS", blas)  # dense takes another path without BLAS
     rng = np.random.default_rng(1)
     x, w, b = rng.standard_normal((3, 7)), rng.standard_normal((7, 4)), rng.standard_normal(4)
     expected = np.array([[sum(x[i, j] * w[j, o] for j in range(7)) + b[o] for o in range(4)] for i in range(3)])
     np.testing.assert_allclose(cnn.dense(x, w, b), expected, rtol=1e-10)
+    np.testing.assert_allclose(cnn.dense(x, np.ascontiguousarray(w.T).T, b), expected, rtol=1e-10)  # as build_dense keeps it
     np.testing.assert_array_equal(cnn.relu(np.array([-1.0, 0.0, 2.0])), [0, 0, 2])
     image = rng.standard_normal((2, 3, 4, 5))
     np.testing.assert_array_equal(cnn.flatten(image)[1], [image[1, i, j, k] for i in range(3) for j in range(4) for k in range(5)])
