@@ -41,7 +41,7 @@ const HOME = "/home/pyodide";
 // Which download each step of the start waits for (the others are small).
 const STAGE_OF_FILE = [[/pyodide\.asm\.wasm$/, "wasm"], [/python_stdlib\.zip$/, "stdlib"], [/numpy-[^/]*\.whl$/, "numpy"]];
 const BYTES_EVERY_MS = 250;
-const WARM_UP_READS = 8; // readings of made-up digits in the idle time after ready (worker.py's warm_up)
+const WARM_UP_READS = 24; // readings of made-up digits in the idle time after ready (worker.py's warm_up)
 
 const here = (path) => new URL(path, import.meta.url).href;
 const now = () => performance.timeOrigin + performance.now(); // the same clock as the page's
@@ -197,7 +197,9 @@ async function start() {
 // The first readings after start-up are several times slower than later ones (V8 runs Pyodide's
 // wasm from its baseline compiler until it has optimised the hot functions, in the background):
 // read a made-up digit a few times in the idle time after ready, one a task, so that a person's reading
-// asked for meanwhile goes first.
+// asked for meanwhile goes first. Eight were too few: node, running the same wasm, reads the made-up
+// digits at their steady speed only after a score of them, and the first reading after ready still
+// found the stages (bench/whole_path.py's profile) slower than in the steady state.
 async function warmUp() {
   for (let i = 0; i < WARM_UP_READS; i++) {
     await new Promise((resolve) => setTimeout(resolve, 0));
