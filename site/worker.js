@@ -197,9 +197,9 @@ async function start() {
 // The first readings after start-up are several times slower than later ones (V8 runs Pyodide's
 // wasm from its baseline compiler until it has optimised the hot functions, in the background):
 // read a made-up digit a few times in the idle time after ready, one a task, so that a person's reading
-// asked for meanwhile goes first. Eight were too few: node, running the same wasm, reads the made-up
-// digits at their steady speed only after a score of them, and the first reading after ready still
-// found the stages (bench/whole_path.py's profile) slower than in the steady state.
+// asked for meanwhile goes first. Eight were too few: in node, running the same wasm, the made-up
+// readings keep getting faster well after the eighth, and the first reading after ready still found
+// the stages (bench/whole_path.py's profile) slower than in the steady state.
 async function warmUp() {
   for (let i = 0; i < WARM_UP_READS; i++) {
     await new Promise((resolve) => setTimeout(resolve, 0));
