@@ -142,6 +142,16 @@ def test_probabilities_stay_probabilities(net, test_digits, continental_ones):
     assert (p >= 0).all() and np.allclose(p.sum(axis=1), 1, atol=1e-5)
 
 
+def test_the_page_s_product_reads_as_blas_does(net, test_digits, continental_ones, monkeypatch):
+    """Without BLAS (the page) the head's product takes numpy's einsum path (cnn.matmul): the same readings."""
+    personal = Personal(net)
+    personal.learn(continental_ones[0][:20], [1] * 20)
+    x = np.concatenate([test_digits[0][:50], continental_ones[1][:50]])
+    with_blas = personal.predict_proba(x)
+    monkeypatch.setattr(cnn.machine, "HAS_BLAS", False)
+    np.testing.assert_allclose(personal.predict_proba(x), with_blas, atol=1e-5)
+
+
 def test_five_corrections_teach_the_style(net, test_digits, continental_ones):
     misread, ones = continental_ones
     personal = Personal(net)

@@ -106,14 +106,19 @@ def flatten(x: np.ndarray) -> np.ndarray:
     return x.reshape(len(x), -1)
 
 
+def matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """(N, n_in) @ (n_in, n_out) -> (N, n_out), the way this numpy does it fastest.
+
+    Without BLAS (the page), numpy's matmul works out each output as a strided dot product, while
+    einsum runs its own multiply-add loops: faster on the large dense layer (bench/browser.py's
+    per-layer profile times both) and on digits.personal's product.
+    """
+    return x @ w if machine.HAS_BLAS else np.einsum("ni,io->no", x, w)
+
+
 def dense(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(N, n_in) @ (n_in, n_out) + (n_out,) -> (N, n_out)."""
-    if machine.HAS_BLAS:
-        return x @ w + b
-    # Without BLAS (the page), numpy's matmul works out each output as a strided dot product,
-    # while einsum runs its own multiply-add loops, faster on the large dense layer
-    # (bench/browser.py's per-layer profile times both).
-    return np.einsum("ni,io->no", x, w) + b
+    return matmul(x, w) + b
 
 
 def softmax(x: np.ndarray) -> np.ndarray:

@@ -74,7 +74,7 @@ import zlib
 
 import numpy as np
 
-from .cnn import softmax
+from .cnn import matmul, softmax
 
 MAGIC = b"digitmem"
 VERSION = 1
@@ -193,7 +193,7 @@ class Personal:
         the product's multiply-adds, and both stay a small share of the network's own.
         """
         features = np.asarray(features, np.float32)
-        products = features @ self._columns
+        products = matmul(features, self._columns)
         kernels = products[:, 10:]  # f.u * gain, per kernel
         kernels /= np.sqrt(np.vecdot(features, features))[:, None] + TINY  # s * gain
         kernels -= self._offsets  # (s - reach) * gain - bias of its digit
