@@ -69,7 +69,8 @@ def measure(model_dir: Path, repeats: int) -> dict:
         "ratio_numpy_to_onnxruntime": numpy_rate / onnx_rate,
         "numpy_path": ", ".join(
             f"{layer.weight.shape[0]}x{layer.weight.shape[1]} conv: "
-            + (f"Winograd F({layer.winograd_tile}x{layer.winograd_tile})" if layer.winograd_tile else "im2col")
+            + (f"Winograd F({layer.winograd_tile}x{layer.winograd_tile})" if layer.winograd_tile
+               else f"{layer.row_block} pixels per row-block product" if layer.row_block else "im2col")
             for layer in net.layers if layer.type == "conv2d"
         ) + f" (batches under {WINOGRAD_FROM} images: im2col); predict_proba's default {default_workers()} threads, 1 BLAS thread each",
         "multiply_adds_per_digit": net.multiply_adds,

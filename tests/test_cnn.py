@@ -53,6 +53,35 @@ def test_conv2d_matches_loops(n, h, w, c, k, size, padding, seed):
 
 
 @settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 2), h=st.integers(5, 11), w=st.integers(5, 11), c=st.integers(1, 2), k=st.integers(1, 4),
+    size=st.sampled_from([1, 3, 5]), block=st.integers(1, 6), seed=st.integers(0, 2**16),
+)
+def test_conv2d_by_row_blocks_matches_loops(n, h, w, c, k, size, block, seed):
+    """Any block length, whether or not it divides the output's width (the last block is padded)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, h, w, c)).astype(np.float32)
+    weight = rng.standard_normal((size, size, c, k)).astype(np.float32)
+    bias = rng.standard_normal(k).astype(np.float32)
+    got = cnn.conv2d_rows(x, cnn.banded_weights(weight, block), bias, size, size, block)
+    np.testing.assert_allclose(got, conv2d_loops(x, weight, bias, "valid"), rtol=1e-4, atol=1e-4)
+
+
+def test_the_image_s_convolution_runs_by_row_blocks_only_with_blas(tmp_path, monkeypatch):
+    """With BLAS the first convolution (one channel in) takes the row-block product; without it
+    (the page) multiply-adds are the cost and im2col's product stays; both give the same outputs."""
+    valid_net_file(tmp_path / "valid.npz")
+    x = np.random.default_rng(3).random((3, 28, 28)).astype(np.float32)
+    outputs = {}
+    for block in (4, None):
+        monkeypatch.setattr(machine, "ROW_BLOCK", block)
+        net = cnn.load(tmp_path / "valid.npz")
+        outputs[block] = net.predict_proba(x)
+        assert net.layers[0].row_block == block and net.layers[3].row_block is None  # 8 channels in: im2col
+    np.testing.assert_allclose(outputs[4], outputs[None], rtol=1e-5, atol=1e-6)
+
+
+@settings(max_examples=25, deadline=None)
 @given(h=st.integers(2, 9), w=st.integers(2, 9), size=st.sampled_from([2, 3]), seed=st.integers(0, 2**16))
 def test_max_pool_matches_loops(h, w, size, seed):
     x = np.random.default_rng(seed).standard_normal((2, h, w, 3)).astype(np.float32)

@@ -23,15 +23,18 @@ def test_winograd_3x3_matches_loops(h, w, c, k, seed, m):
     np.testing.assert_allclose(got, conv2d_loops(x, weight, bias, "valid"), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("blas", [True, False], ids=["BLAS (CPython)", "no BLAS (the page)"])
 @settings(max_examples=20, deadline=None)
 @given(m=st.sampled_from(winograd.TILES), p=st.integers(1, 50), seed=st.integers(0, 2**16))
-def test_winograd_transforms_with_and_without_blas_agree(m, p, seed):
-    """The page (no BLAS) and CPython take different routes to the same B^T d B."""
+def test_winograd_transforms_with_and_without_blas_agree(blas, m, p, seed):
+    """The page (no BLAS: einsum) and CPython (two BLAS products) take different routes to B^T d B."""
     mat = np.array(winograd.MATRICES[m]["BT"], np.float32)
     d = np.random.default_rng(seed).standard_normal((m + 2, m + 2, p)).astype(np.float32)
     expected = np.einsum("ra,abp,sb->rsp", mat.astype(np.float64), d.astype(np.float64), mat.astype(np.float64))
-    np.testing.assert_allclose(winograd.both_axes_separable(mat, d), expected, rtol=1e-5, atol=1e-4)
-    np.testing.assert_allclose(winograd.both_axes_kron(mat, d), expected, rtol=1e-5, atol=1e-4)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(winograd, "HAS_BLAS", blas)
+        got = winograd.both_axes(mat, d)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
 
 
 @pytest.mark.parametrize(("out", "tile"), [((24, 24), 4), ((10, 10), 5), ((8, 8), 4), ((6, 6), 2), ((7, 9), 2), ((20, 15), 5)])

@@ -45,7 +45,7 @@ FORMAT = "digits-npz"
 VERSION = 1
 INPUT = (28, 28, 1)  # one image as the first layer sees it: MNIST's 28x28, one channel
 CLASSES = 10  # the softmax's outputs: the digits 0-9
-CHUNK = 128  # images per pass: keeps the im2col buffer (128 x 24 x 24 x 25 floats = 7 MB) near cache
+CHUNK = 32  # images per pass: small enough that a layer's buffers stay in a core's own cache
 
 
 class WeightsError(ValueError):
@@ -82,6 +82,37 @@ def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray, padding: str = "valid") 
         x = np.pad(x, ((0, 0), (top, kh - 1 - top), (left, kw - 1 - left), (0, 0)))
     y = im2col(x, kh, kw) @ w.reshape(kh * kw * c, k)
     y += b  # in place: the first layer's output is the largest array of the pass
+    return y
+
+
+def banded_weights(w: np.ndarray, block: int) -> np.ndarray:
+    """(kh, kw, C, K) -> (kh * (block+kw-1) * C, block * K): the filter at every offset of a
+    block of ``block`` output pixels along a row, zero elsewhere (once, at load)."""
+    kh, kw, c, k = w.shape
+    band = np.zeros((kh, block + kw - 1, c, block, k), np.float32)
+    for i in range(block):
+        band[:, i : i + kw, :, i] = w
+    return band.reshape(kh * (block + kw - 1) * c, block * k)
+
+
+def conv2d_rows(x: np.ndarray, band: np.ndarray, b: np.ndarray, kh: int, kw: int, block: int) -> np.ndarray:
+    """conv2d ('valid') of banded_weights(w, block): the same convolution, ``block`` output pixels
+    along a row from one kh x (block+kw-1) patch.
+
+    For the image's one channel im2col copies every pixel kh*kw times and multiplies by a
+    25-row matrix, which leaves BLAS waiting on memory; these patches are a few times smaller,
+    for a product with some multiplies by zero, which BLAS does quickly.
+    """
+    n, h, w, c = x.shape
+    ho, wo = h - kh + 1, w - kw + 1
+    blocks = -(-wo // block)
+    if blocks * block != wo:
+        x = np.pad(x, ((0, 0), (0, 0), (0, blocks * block - wo), (0, 0)))
+    sn, sh, sw, sc = x.strides
+    patches = np.lib.stride_tricks.as_strided(x, (n, ho, blocks, kh, block + kw - 1, c), (sn, sh, block * sw, sh, sw, sc))
+    y = patches.reshape(n * ho * blocks, -1) @ band  # N*Ho*blocks, block*K
+    y = y.reshape(n, ho, blocks * block, -1)[:, :, :wo]
+    y += b
     return y
 
 
@@ -140,6 +171,7 @@ class Layer:
     shape: tuple[int, ...]  # one image's output: (H, W, C), or (n,) once flat
     forward: Callable[[np.ndarray], np.ndarray] = field(repr=False)
     winograd_tile: int | None = None  # m, when this convolution runs as Winograd F(m x m, 3x3)
+    row_block: int | None = None  # pixels per product row, when this convolution runs as conv2d_rows
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
@@ -171,6 +203,11 @@ def build_conv2d(options, weight, bias, shape, winograd_tiles) -> Layer:
     out = (h, w, k) if padding == "same" else (h - kh + 1, w - kw + 1, k)
     if min(out[:2]) < 1:
         raise WeightsError(f"a {kh}x{kw} kernel does not fit its {h}x{w} input")
+    if c == 1 and padding == "valid" and machine.ROW_BLOCK:
+        block = machine.ROW_BLOCK
+        band = banded_weights(weight, block)
+        return Layer("conv2d", options, weight, bias, out, lambda x: conv2d_rows(x, band, bias, kh, kw, block),
+                     row_block=block)
     if (kh, kw) == (3, 3) and padding == "valid" and (m := winograd.tile_for(out[0], out[1])) in winograd_tiles:
         u = winograd.transform_weights(weight, m)
         return Layer("conv2d", options, weight, bias, out, lambda x: winograd.conv3x3(x, u, bias, m), m)

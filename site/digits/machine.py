@@ -29,6 +29,12 @@ WINOGRAD_TILES: tuple[int, ...] = (4, 5) if HAS_BLAS else (2, 4, 5)
 # gain from it. Without BLAS, Winograd's fewer multiply-adds win at any batch size.
 WINOGRAD_FROM = 8 if HAS_BLAS else 1
 
+# A convolution over one channel (the image) runs, with BLAS, as a product of small patches with
+# a banded matrix, this many output pixels along a row at a time (cnn.conv2d_rows): im2col's
+# patch copy is most of that layer's time there. Without BLAS multiply-adds are the cost, and
+# the band's zeros would add to them.
+ROW_BLOCK: int | None = 4 if HAS_BLAS else None
+
 T = TypeVar("T")
 R = TypeVar("R")
 

@@ -58,25 +58,22 @@ def transform_weights(w: np.ndarray, m: int) -> np.ndarray:
     return np.ascontiguousarray(u.reshape(-1, *w.shape[2:]), dtype=np.float32)
 
 
-def both_axes_separable(mat: np.ndarray, d: np.ndarray) -> np.ndarray:
+def both_axes(mat: np.ndarray, d: np.ndarray) -> np.ndarray:
     """mat (r, a) applied along the first two axes of d (a, a, P) -> (r, r, P): mat d mat^T.
 
-    One axis at a time, by einsum: without BLAS, a contraction this short (4 or 6) runs slower
-    through numpy's own matmul, which pays per output element (bench/browser.py's per-layer
-    profile times both).
+    One axis at a time: with BLAS as two products (the second one mat @ each of the r slices), a
+    seventh of the multiplies of one product with mat (x) mat; without BLAS by einsum, as numpy's
+    own matmul runs a contraction this short (4 or 6) slower, paying per output element
+    (bench/browser.py's per-layer profile times both).
     """
+    r, a = mat.shape
+    if HAS_BLAS:
+        t = (mat @ d.reshape(a, -1)).reshape(r, a, -1)
+        return mat @ t
     t = np.einsum("ra,abp->rbp", mat, d)
     return np.einsum("sb,rbp->rsp", mat, t)
 
 
-def both_axes_kron(mat: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """As both_axes_separable, as one product with mat (x) mat: more multiplies, but a single
-    BLAS call and one pass over d, which is what counts when BLAS is there."""
-    r, a = mat.shape
-    return (np.kron(mat, mat) @ d.reshape(a * a, -1)).reshape(r, r, -1)
-
-
-_both_axes = both_axes_kron if HAS_BLAS else both_axes_separable
 
 
 def conv3x3(x: np.ndarray, u: np.ndarray, b: np.ndarray, m: int) -> np.ndarray:
@@ -92,9 +89,9 @@ def conv3x3(x: np.ndarray, u: np.ndarray, b: np.ndarray, m: int) -> np.ndarray:
     tiles = _input_tiles(x, a, m)  # N,th,tw,C,a,a
     t = n * th * tw
     d = tiles.transpose(4, 5, 0, 1, 2, 3).reshape(a, a, t * c)
-    v = _both_axes(bt, d).reshape(a * a, t, c)  # B^T d B
+    v = both_axes(bt, d).reshape(a * a, t, c)  # B^T d B
     prod = (v @ u).reshape(a, a, -1)  # a*a products (T, C) @ (C, K)
-    y = _both_axes(at, prod).reshape(m, m, n, th, tw, -1)  # A^T prod A
+    y = both_axes(at, prod).reshape(m, m, n, th, tw, -1)  # A^T prod A
     y = y.transpose(2, 3, 0, 4, 1, 5).reshape(n, m * th, m * tw, -1)
     return y[:, :ho, :wo] + b
 
