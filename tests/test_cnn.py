@@ -67,9 +67,24 @@ def test_conv2d_by_row_blocks_matches_loops(n, h, w, c, k, size, block, seed):
     np.testing.assert_allclose(got, conv2d_loops(x, weight, bias, "valid"), rtol=1e-4, atol=1e-4)
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 2), half_h=st.integers(1, 5), blocks=st.integers(1, 3), c=st.integers(1, 2), k=st.integers(1, 4),
+    size=st.sampled_from([1, 3, 5]), block=st.sampled_from([2, 4, 6]), seed=st.integers(0, 2**16),
+)
+def test_conv2d_by_row_blocks_then_pooled_matches_loops(n, half_h, blocks, c, k, size, block, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 2 * half_h + size - 1, blocks * block + size - 1, c)).astype(np.float32)
+    weight = rng.standard_normal((size, size, c, k)).astype(np.float32)
+    bias = rng.standard_normal(k).astype(np.float32)
+    got = cnn.conv2d_rows_pooled(x, cnn.banded_weights(weight, block, paired=True), bias, size, size, block)
+    np.testing.assert_allclose(got, max_pool_loops(conv2d_loops(x, weight, bias, "valid"), 2), rtol=1e-4, atol=1e-4)
+
+
 def test_the_image_s_convolution_runs_by_row_blocks_only_with_blas(tmp_path, monkeypatch):
-    """With BLAS the first convolution (one channel in) takes the row-block product; without it
-    (the page) multiply-adds are the cost and im2col's product stays; both give the same outputs."""
+    """With BLAS the first convolution (one channel in) takes the row-block product, pooled in the
+    same step; without it (the page) multiply-adds are the cost and im2col's product stays; both
+    give the same outputs, as does running the layers one by one."""
     valid_net_file(tmp_path / "valid.npz")
     x = np.random.default_rng(3).random((3, 28, 28)).astype(np.float32)
     outputs = {}
@@ -78,6 +93,8 @@ def test_the_image_s_convolution_runs_by_row_blocks_only_with_blas(tmp_path, mon
         net = cnn.load(tmp_path / "valid.npz")
         outputs[block] = net.predict_proba(x)
         assert net.layers[0].row_block == block and net.layers[3].row_block is None  # 8 channels in: im2col
+        assert (net.layers[0].pooled is not None) == (block is not None)  # and its max-pool with it
+        np.testing.assert_allclose(net.activations(x)[-1], outputs[block], rtol=1e-6, atol=1e-7)  # layer by layer
     np.testing.assert_allclose(outputs[4], outputs[None], rtol=1e-5, atol=1e-6)
 
 

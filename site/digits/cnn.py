@@ -85,13 +85,14 @@ def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray, padding: str = "valid") 
     return y
 
 
-def banded_weights(w: np.ndarray, block: int) -> np.ndarray:
+def banded_weights(w: np.ndarray, block: int, paired: bool = False) -> np.ndarray:
     """(kh, kw, C, K) -> (kh * (block+kw-1) * C, block * K): the filter at every offset of a
-    block of ``block`` output pixels along a row, zero elsewhere (once, at load)."""
+    block of ``block`` output pixels along a row, zero elsewhere (once, at load). ``paired``
+    puts the block's even pixels first, then its odd ones (for conv2d_rows_pooled)."""
     kh, kw, c, k = w.shape
     band = np.zeros((kh, block + kw - 1, c, block, k), np.float32)
     for i in range(block):
-        band[:, i : i + kw, :, i] = w
+        band[:, i : i + kw, :, (i % 2) * (block // 2) + i // 2 if paired else i] = w
     return band.reshape(kh * (block + kw - 1) * c, block * k)
 
 
@@ -114,6 +115,27 @@ def conv2d_rows(x: np.ndarray, band: np.ndarray, b: np.ndarray, kh: int, kw: int
     y = y.reshape(n, ho, blocks * block, -1)[:, :, :wo]
     y += b
     return y
+
+
+def conv2d_rows_pooled(x: np.ndarray, band: np.ndarray, b: np.ndarray, kh: int, kw: int, block: int) -> np.ndarray:
+    """max_pool(conv2d_rows(...), 2) in one step, for banded_weights(w, block, paired=True) and an
+    output whose sides are even and whose width ``block`` (even) divides: -> (N, Ho/2, Wo/2, K).
+
+    Each block's pixels come out even ones first, so the pool's maximum across pixels is over two
+    contiguous halves, and the bias is added to the pooled quarter: max(a + b, c + b) = max(a, c) + b.
+    """
+    n, h, w, c = x.shape
+    ho, wo = h - kh + 1, w - kw + 1
+    sn, sh, sw, sc = x.strides
+    patches = np.lib.stride_tricks.as_strided(x, (n, ho, wo // block, kh, block + kw - 1, c), (sn, sh, block * sw, sh, sw, sc))
+    y = patches.reshape(-1, band.shape[0]) @ band
+    y = y.reshape(n, ho // 2, 2, wo // block, 2, -1)  # N, Ho/2, row of the pair, block, even|odd, block/2 * K
+    out = np.maximum(y[:, :, 0, :, 0], y[:, :, 0, :, 1])
+    np.maximum(out, y[:, :, 1, :, 0], out=out)
+    np.maximum(out, y[:, :, 1, :, 1], out=out)
+    out = out.reshape(n, ho // 2, wo // 2, -1)
+    out += b
+    return out
 
 
 def relu(x: np.ndarray) -> np.ndarray:
@@ -172,6 +194,7 @@ class Layer:
     forward: Callable[[np.ndarray], np.ndarray] = field(repr=False)
     winograd_tile: int | None = None  # m, when this convolution runs as Winograd F(m x m, 3x3)
     row_block: int | None = None  # pixels per product row, when this convolution runs as conv2d_rows
+    pooled: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)  # this and the next layer (a max-pool) at once
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
@@ -329,8 +352,13 @@ class Net:
         return self.predict_proba(x, workers).argmax(axis=1)
 
     def _run(self, h: np.ndarray, layers: list[Layer] | None = None) -> np.ndarray:
-        for layer in self.layers if layers is None else layers:
-            h = layer(h)
+        layers = self.layers if layers is None else layers
+        i = 0
+        while i < len(layers):
+            if layers[i].pooled and i + 1 < len(layers):  # it and its max-pool, in one step
+                h, i = layers[i].pooled(h), i + 2
+            else:
+                h, i = layers[i](h), i + 1
         return h
 
     # The network split at its last dense layer, for readers of what it has learned to see
@@ -394,11 +422,27 @@ def build(specs: list, arrays: dict[str, np.ndarray], winograd_tiles: tuple[int,
             raise WeightsError(f"layer {i} ({specs[i]['type']}): {e}") from None
         layers.append(layer)
         shape = layer.shape
+    for conv, pool in zip(layers, layers[1:], strict=False):
+        conv.pooled = _pooled(conv, pool)
     if layers[-1].type != "softmax":
         raise WeightsError(f"the last layer is {layers[-1].type}, not softmax: the network must end in probabilities")
     if shape != (CLASSES,):
         raise WeightsError(f"the network gives {shape[0] if len(shape) == 1 else shape} outputs, not {CLASSES} digits")
     return layers
+
+
+def _pooled(conv: Layer, pool: Layer) -> Callable[[np.ndarray], np.ndarray] | None:
+    """With BLAS, a row-block convolution and a 2x2 max-pool straight after it run as one step
+    (conv2d_rows_pooled), where its output's sides are even and its row block divides the width."""
+    block = conv.row_block
+    if not block or pool.type != "max_pool" or pool.options["size"] != 2:
+        return None
+    ho, wo, _ = conv.shape
+    if ho % 2 or block % 2 or wo % block:
+        return None
+    kh, kw, _, _ = conv.weight.shape
+    band, bias = banded_weights(conv.weight, block, paired=True), conv.bias
+    return lambda x: conv2d_rows_pooled(x, band, bias, kh, kw, block)
 
 
 def _layer(spec: dict, arrays: dict[str, np.ndarray], shape: tuple[int, ...], winograd_tiles: tuple[int, ...]) -> Layer:
