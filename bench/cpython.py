@@ -26,7 +26,7 @@ import numpy as np
 
 from bench import bars
 from digits import cnn
-from digits.machine import WINOGRAD_FROM, default_workers
+from digits.machine import default_workers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,9 +70,10 @@ def measure(model_dir: Path, repeats: int) -> dict:
         "numpy_path": ", ".join(
             f"{layer.weight.shape[0]}x{layer.weight.shape[1]} conv: "
             + (f"Winograd F({layer.winograd_tile}x{layer.winograd_tile})" if layer.winograd_tile
-               else f"{layer.row_block} pixels per row-block product" if layer.row_block else "im2col")
+               else f"{layer.row_block}-pixel row blocks" + (", pooled in the same step" if layer.pooled else "")
+               if layer.row_block else "im2col")
             for layer in net.layers if layer.type == "conv2d"
-        ) + f" (batches under {WINOGRAD_FROM} images: im2col); predict_proba's default {default_workers()} threads, 1 BLAS thread each",
+        ) + f"; predict_proba's default {default_workers()} threads, 1 BLAS thread each",
         "multiply_adds_per_digit": net.multiply_adds,
         "machine": machine(),
         "onnxruntime": ort.__version__,

@@ -54,23 +54,24 @@ def test_the_tile_chosen_at_load_is_the_one_the_layer_runs(tmp_path):
     assert cnn.load(tmp_path / "valid.npz", winograd=False).layers[3].winograd_tile is None
 
 
-def test_by_default_few_images_skip_winograd_where_blas_is_quicker():
-    """load()'s own choice on the shipped network: batches under machine.WINOGRAD_FROM run the
-    im2col product (with BLAS, one digit's pass is quicker so), larger ones the layer's Winograd
-    tile; the same outputs to float32 rounding. An explicit winograd=True is Winograd at any size."""
+def test_by_default_the_shipped_network_runs_winograd_where_it_pays_at_any_batch_size():
+    """load()'s own choice on the shipped network: every 3x3 convolution of a tile in
+    machine.WINOGRAD_TILES runs as Winograd, for one digit as for a batch (with BLAS too: its
+    transforms are two small products); the same outputs as explicit winograd=True, and as
+    im2col to float32 rounding."""
     model = Path(__file__).resolve().parent.parent / "site" / "model" / "digits.npz"
     default, chosen = cnn.load(model), cnn.load(model, winograd=True)
     rng = np.random.default_rng(6)
     convs = [(i, layer) for i, layer in enumerate(default.layers) if layer.winograd_tile]
     assert convs  # with or without BLAS, the shipped network has a convolution Winograd pays for
     for i, conv in convs:
+        assert conv.winograd_tile in machine.WINOGRAD_TILES
         m = conv.winograd_tile
         u = winograd.transform_weights(conv.weight, m)
         h, w = conv.shape[0] + 2, conv.shape[1] + 2
-        for n in sorted({1, max(1, machine.WINOGRAD_FROM - 1), machine.WINOGRAD_FROM}):
+        for n in (1, 3, 40):
             x = rng.random((n, h, w, conv.weight.shape[2])).astype(np.float32)
             by_winograd = winograd.conv3x3(x, u, conv.bias, m)
-            expected = by_winograd if n >= machine.WINOGRAD_FROM else cnn.conv2d(x, conv.weight, conv.bias)
-            np.testing.assert_array_equal(conv(x), expected)
-            np.testing.assert_allclose(conv(x), by_winograd, atol=1e-4)
+            np.testing.assert_array_equal(conv(x), by_winograd)
+            np.testing.assert_allclose(conv(x), cnn.conv2d(x, conv.weight, conv.bias), atol=1e-4)
             np.testing.assert_array_equal(chosen.layers[i](x), by_winograd)

@@ -484,23 +484,11 @@ def load(source: str | Path | bytes, winograd: bool | None = None) -> Net:
 
     ``winograd``: True runs every 3x3 'valid' convolution as Winograd (F(2x2), F(4x4) or F(5x5)
     by the layer's output size, see winograd.tile_for), False none; None only where it is the
-    faster path on this numpy (machine.WINOGRAD_TILES, and batches of machine.WINOGRAD_FROM
-    images or more). All give the same answers to float32 rounding. Raises WeightsError, with
-    what is wrong, for a missing, corrupt or invalid file.
+    faster path on this numpy (machine.WINOGRAD_TILES). All give the same answers to float32
+    rounding. Raises WeightsError, with what is wrong, for a missing, corrupt or invalid file.
     """
     specs, arrays, meta = read_weight_file(source)
-    layers = build(specs, arrays, winograd_tiles(winograd))
-    if winograd is None:  # the faster path here, batch by batch too
-        for layer in layers:
-            if layer.winograd_tile:
-                layer.forward = direct_below(layer.forward, layer.weight, layer.bias, machine.WINOGRAD_FROM)
-    return Net(layers, meta)
-
-
-def direct_below(winograd_forward, weight: np.ndarray, bias: np.ndarray, batch: int):
-    """A Winograd convolution's forward that runs batches of fewer than ``batch`` images as one
-    im2col product instead (the same convolution, to float32 rounding)."""
-    return lambda x: conv2d(x, weight, bias) if len(x) < batch else winograd_forward(x)
+    return Net(build(specs, arrays, winograd_tiles(winograd)), meta)
 
 
 def winograd_tiles(choice: bool | None) -> tuple[int, ...]:

@@ -20,14 +20,10 @@ HAS_BLAS = bool(np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {
 HAS_THREADS = sys.platform not in ("emscripten", "wasi")
 
 # Which Winograd tiles pay. Without BLAS multiply-adds are the cost, and Winograd's 2.25-4.6x fewer
-# of them win for every 3x3 convolution. With BLAS, on batches, one im2col product beats F(2x2)
-# and loses to F(4x4) and F(5x5) (bench/browser.py and bench/cpython.py measure the paths).
+# of them win for every 3x3 convolution. With BLAS one im2col product beats F(2x2) and loses to
+# F(4x4) and F(5x5), for one digit as for a batch (bench/browser.py and bench/cpython.py measure
+# the paths).
 WINOGRAD_TILES: tuple[int, ...] = (4, 5) if HAS_BLAS else (2, 4, 5)
-
-# Batches smaller than this skip Winograd: with BLAS, its transforms cost more than they save on a
-# few images (one digit's pass is quicker as one im2col product), while batches of many images
-# gain from it. Without BLAS, Winograd's fewer multiply-adds win at any batch size.
-WINOGRAD_FROM = 8 if HAS_BLAS else 1
 
 # A convolution over one channel (the image) runs, with BLAS, as a product of small patches with
 # a banded matrix, this many output pixels along a row at a time (cnn.conv2d_rows): im2col's
