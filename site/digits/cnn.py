@@ -104,17 +104,25 @@ def conv2d_rows(x: np.ndarray, band: np.ndarray, b: np.ndarray, kh: int, kw: int
     25-row matrix, which leaves BLAS waiting on memory; these patches are a few times smaller,
     for a product with some multiplies by zero, which BLAS does quickly.
     """
-    n, h, w, c = x.shape
+    n, h, w, _ = x.shape
     ho, wo = h - kh + 1, w - kw + 1
     blocks = -(-wo // block)
     if blocks * block != wo:
         x = np.pad(x, ((0, 0), (0, 0), (0, blocks * block - wo), (0, 0)))
-    sn, sh, sw, sc = x.strides
-    patches = np.lib.stride_tricks.as_strided(x, (n, ho, blocks, kh, block + kw - 1, c), (sn, sh, block * sw, sh, sw, sc))
-    y = patches.reshape(n * ho * blocks, -1) @ band  # N*Ho*blocks, block*K
+    y = row_patches(x, kh, kw, block) @ band  # N*Ho*blocks, block*K
     y = y.reshape(n, ho, blocks * block, -1)[:, :, :wo]
     y += b
     return y
+
+
+def row_patches(x: np.ndarray, kh: int, kw: int, block: int) -> np.ndarray:
+    """(N, H, W, C) -> (N * Ho * Wo/block, kh * (block+kw-1) * C): the patch of every block of
+    ``block`` output pixels along a row (Wo a multiple of block), one row each."""
+    n, h, w, c = x.shape
+    sn, sh, sw, sc = x.strides
+    shape = (n, h - kh + 1, (w - kw + 1) // block, kh, block + kw - 1, c)
+    patches = np.lib.stride_tricks.as_strided(x, shape, (sn, sh, block * sw, sh, sw, sc), writeable=False)
+    return patches.reshape(-1, kh * (block + kw - 1) * c)
 
 
 def conv2d_rows_pooled(x: np.ndarray, band: np.ndarray, b: np.ndarray, kh: int, kw: int, block: int) -> np.ndarray:
@@ -124,11 +132,9 @@ def conv2d_rows_pooled(x: np.ndarray, band: np.ndarray, b: np.ndarray, kh: int, 
     Each block's pixels come out even ones first, so the pool's maximum across pixels is over two
     contiguous halves, and the bias is added to the pooled quarter: max(a + b, c + b) = max(a, c) + b.
     """
-    n, h, w, c = x.shape
+    n, h, w, _ = x.shape
     ho, wo = h - kh + 1, w - kw + 1
-    sn, sh, sw, sc = x.strides
-    patches = np.lib.stride_tricks.as_strided(x, (n, ho, wo // block, kh, block + kw - 1, c), (sn, sh, block * sw, sh, sw, sc))
-    y = patches.reshape(-1, band.shape[0]) @ band
+    y = row_patches(x, kh, kw, block) @ band
     y = y.reshape(n, ho // 2, 2, wo // block, 2, -1)  # N, Ho/2, row of the pair, block, even|odd, block/2 * K
     out = np.maximum(y[:, :, 0, :, 0], y[:, :, 0, :, 1])
     np.maximum(out, y[:, :, 1, :, 0], out=out)
