@@ -47,6 +47,17 @@ def timed(run, repeats: int) -> list[float]:
     return seconds
 
 
+def conv_path(layer) -> str:
+    """How this numpy runs one convolution layer, in words: "5x5 conv: 4-pixel row blocks, ..."."""
+    if layer.winograd_tile:
+        how = f"Winograd F({layer.winograd_tile}x{layer.winograd_tile})"
+    elif layer.row_block:
+        how = f"{layer.row_block}-pixel row blocks" + (", pooled in the same step" if layer.pooled else "")
+    else:
+        how = "im2col"
+    return f"{layer.weight.shape[0]}x{layer.weight.shape[1]} conv: {how}"
+
+
 def measure(model_dir: Path, repeats: int) -> dict:
     import onnxruntime as ort
 
@@ -67,13 +78,8 @@ def measure(model_dir: Path, repeats: int) -> dict:
         "numpy_images_per_second": numpy_rate,
         "onnxruntime_images_per_second": onnx_rate,
         "ratio_numpy_to_onnxruntime": numpy_rate / onnx_rate,
-        "numpy_path": ", ".join(
-            f"{layer.weight.shape[0]}x{layer.weight.shape[1]} conv: "
-            + (f"Winograd F({layer.winograd_tile}x{layer.winograd_tile})" if layer.winograd_tile
-               else f"{layer.row_block}-pixel row blocks" + (", pooled in the same step" if layer.pooled else "")
-               if layer.row_block else "im2col")
-            for layer in net.layers if layer.type == "conv2d"
-        ) + f"; predict_proba's default {default_workers()} threads, 1 BLAS thread each",
+        "numpy_path": ", ".join(conv_path(layer) for layer in net.layers if layer.type == "conv2d")
+        + f"; predict_proba's default {default_workers()} threads, 1 BLAS thread each",
         "multiply_adds_per_digit": net.multiply_adds,
         "machine": machine(),
         "onnxruntime": ort.__version__,

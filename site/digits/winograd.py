@@ -74,8 +74,6 @@ def both_axes(mat: np.ndarray, d: np.ndarray) -> np.ndarray:
     return np.einsum("sb,rbp->rsp", mat, t)
 
 
-
-
 def conv3x3(x: np.ndarray, u: np.ndarray, b: np.ndarray, m: int) -> np.ndarray:
     """(N, H, W, C) * transform_weights(w, m) + (K,) -> (N, H-2, W-2, K): the 3x3 'valid'
     convolution of w, in m x m output tiles (the last ones padded if m does not divide the output)."""
