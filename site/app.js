@@ -350,9 +350,25 @@ worker?.addEventListener("message", ({ data }) => {
   if (typeof facts.test_accuracy === "number") text += say("facts.accuracy", { accuracy: `${(facts.test_accuracy * 100).toFixed(2)}%` });
   $("model-facts").textContent = text + say("facts.end");
 });
+// The first reading after ready would run the code that draws an answer for the first time,
+// several times slower than ever after: in idle time, run what of it changes nothing the person
+// sees (the ink's rendering and the boxes, off screen, by draw.js; the words of made-up answers;
+// a picture on a scratch canvas). The worker warms its Python the same way (worker.js).
+function warm() {
+  pad.warm();
+  const sure = Float32Array.from({ length: 10 }, (_, k) => (k === 7 ? 0.96 : 0.004));
+  const torn = Float32Array.from({ length: 10 }, (_, k) => (k === 1 ? 0.5 : k === 7 ? 0.46 : 0.004));
+  explain([{ label: 7, probabilities: sure, doubt: "", reason: "", runner_up: 1 }]);
+  explain([{ label: 7, probabilities: sure, doubt: "", reason: "", runner_up: 1 },
+           { label: 1, probabilities: torn, doubt: "not sure: 1 or 7?", reason: "unsure", runner_up: 7 }]);
+  putPixels(document.createElement("canvas"), new Uint8Array(28 * 28 * 4), 28, 28);
+}
+
 whenReady(() => {
   ready = true;
   if (pad.strokes) pad.emit(); // drawn while Python was starting
   else if (waiting) readNext();
+  if (window.requestIdleCallback) requestIdleCallback(warm, { timeout: 500 });
+  else setTimeout(warm, 0);
 });
 blankPreview();

@@ -80,22 +80,7 @@ function ink({ whole = false } = {}) {
   const width = Math.max(1, Math.round(size.w * scale));
   const height = Math.max(1, Math.round(size.h * scale));
   inkScale = scale;
-  const surface = typeof OffscreenCanvas === "function"
-    ? new OffscreenCanvas(width, height)
-    : Object.assign(document.createElement("canvas"), { width, height });
-  const c = surface.getContext("2d", { willReadFrequently: true });
-  c.scale(scale, scale);
-  paint(c, strokes, penWidth(), "#000");
-  // Only the strokes' box (and the pen's reach around it) can hold ink: read back that much and
-  // leave the rest of the (zero-filled) buffer as it is. Python still gets the whole canvas.
-  const [x0, y0, x1, y1] = whole ? [0, 0, width, height] : inkBox(scale, width, height);
-  const data = new Uint8Array(width * height);
-  if (x1 > x0 && y1 > y0) {
-    const rgba = c.getImageData(x0, y0, x1 - x0, y1 - y0).data;
-    for (let y = y0, i = 3; y < y1; y++) {
-      for (let k = y * width + x0, end = k + (x1 - x0); k < end; k++, i += 4) data[k] = rgba[i];
-    }
-  }
+  const data = render(strokes, scale, width, height, whole ? [0, 0, width, height] : inkBox(strokes, scale, width, height));
   const lengths = Uint32Array.from(strokes, (points) => points.length);
   const points = new Float32Array(2 * lengths.reduce((sum, n) => sum + n, 0));
   let k = 0;
@@ -103,11 +88,30 @@ function ink({ whole = false } = {}) {
   return { version, width, height, scale, ink: data.buffer, points, lengths };
 }
 
-// [x0, y0, x1, y1) in ink pixels around every stroke's points, widened by half the pen and two
-// pixels for antialiasing, within the ink image.
-function inkBox(scale, width, height) {
+// `all` strokes (CSS pixels) painted at `scale` onto a width x height ink, one byte a pixel; only
+// the box [x0, y0, x1, y1) (where the strokes are: inkBox) is read back, the rest stays zero.
+function render(all, scale, width, height, [x0, y0, x1, y1]) {
+  const surface = typeof OffscreenCanvas === "function"
+    ? new OffscreenCanvas(width, height)
+    : Object.assign(document.createElement("canvas"), { width, height });
+  const c = surface.getContext("2d", { willReadFrequently: true });
+  c.scale(scale, scale);
+  paint(c, all, penWidth(), "#000");
+  const data = new Uint8Array(width * height);
+  if (x1 > x0 && y1 > y0) {
+    const rgba = c.getImageData(x0, y0, x1 - x0, y1 - y0).data;
+    for (let y = y0, i = 3; y < y1; y++) {
+      for (let k = y * width + x0, end = k + (x1 - x0); k < end; k++, i += 4) data[k] = rgba[i];
+    }
+  }
+  return data;
+}
+
+// [x0, y0, x1, y1) in ink pixels around every point of `all` strokes, widened by half the pen and
+// two pixels for antialiasing, within the ink image.
+function inkBox(all, scale, width, height) {
   let left = Infinity, top = Infinity, right = -Infinity, bottom = -Infinity;
-  for (const stroke of strokes) {
+  for (const stroke of all) {
     for (const [x, y] of stroke) {
       if (x < left) left = x;
       if (x > right) right = x;
@@ -120,6 +124,21 @@ function inkBox(scale, width, height) {
   const clamp = (v, hi) => Math.min(hi, Math.max(0, v));
   return [clamp(Math.floor(left * scale - reach), width), clamp(Math.floor(top * scale - reach), height),
           clamp(Math.ceil(right * scale + reach), width), clamp(Math.ceil(bottom * scale + reach), height)];
+}
+
+// The first reading after ready ran this file's part of it for the first time: the ink's surface
+// and its read-back, and the boxes' lettering, each several times slower than ever after. app.js
+// has them run once here, in idle time after ready, on a made-up 7 and off screen: nothing the
+// person sees or draws changes.
+function warm() {
+  const w = size.w || 400, h = size.h || 300;
+  const scale = Math.min(1, INK_MAX / Math.max(w, h));
+  const width = Math.max(1, Math.round(w * scale)), height = Math.max(1, Math.round(h * scale));
+  const seven = [[[w * 0.35, h * 0.25], [w * 0.5, h * 0.25], [w * 0.65, h * 0.25], [w * 0.55, h * 0.5], [w * 0.45, h * 0.75]]];
+  render(seven, scale, width, height, inkBox(seven, scale, width, height));
+  const scratch = Object.assign(document.createElement("canvas"), { width: 64, height: 64 });
+  letter(scratch.getContext("2d"), [{ left: 8, top: 24, right: 24, bottom: 56, label: 7, unsure: false },
+                                    { left: 32, top: 24, right: 56, bottom: 56, label: 1, unsure: true }], 1);
 }
 
 function emit() {
@@ -235,27 +254,31 @@ document.addEventListener("keydown", (event) => {
 function mark(boxes, scale) {
   lastMarks = boxes ? Array.from(boxes) : [];
   marks.clearRect(0, 0, size.w, size.h);
-  if (!lastMarks.length) return;
-  const k = 1 / (scale || inkScale);
+  letter(marks, lastMarks, 1 / (scale || inkScale));
+}
+
+// Each box drawn on context `c`, scaled by `k` (CSS pixels per ink pixel), with its label above it.
+function letter(c, boxes, k) {
+  if (!boxes.length) return;
   const pad = penWidth() * 0.25;
   const font = Math.round(Math.max(12, Math.min(18, size.h * 0.05)));
-  marks.font = `600 ${font}px system-ui, sans-serif`;
-  marks.textBaseline = "middle";
-  for (const box of lastMarks) {
+  c.font = `600 ${font}px system-ui, sans-serif`;
+  c.textBaseline = "middle";
+  for (const box of boxes) {
     const x = box.left * k - pad, y = box.top * k - pad;
     const w = (box.right - box.left) * k + 2 * pad, h = (box.bottom - box.top) * k + 2 * pad;
     const colour = box.unsure ? colours.unsure : colours.mark;
-    marks.setLineDash(box.unsure ? [4, 4] : []);
-    marks.lineWidth = 1.5;
-    marks.strokeStyle = colour;
-    marks.strokeRect(x, y, w, h);
+    c.setLineDash(box.unsure ? [4, 4] : []);
+    c.lineWidth = 1.5;
+    c.strokeStyle = colour;
+    c.strokeRect(x, y, w, h);
     const text = box.unsure ? `${box.label}?` : String(box.label);
-    const tw = marks.measureText(text).width + 10;
+    const tw = c.measureText(text).width + 10;
     const ty = y - font - 6 >= 0 ? y - font - 6 : y + h + 2;
-    marks.fillStyle = colour;
-    marks.fillRect(x, ty, tw, font + 6);
-    marks.fillStyle = colours.onMark;
-    marks.fillText(text, x + 5, ty + (font + 6) / 2);
+    c.fillStyle = colour;
+    c.fillRect(x, ty, tw, font + 6);
+    c.fillStyle = colours.onMark;
+    c.fillText(text, x + 5, ty + (font + 6) / 2);
   }
 }
 
@@ -299,6 +322,7 @@ window.pad = {
   emit, // read the current ink now (app.js calls this once Python is ready)
   ink, // the ink as emit() hands it over; ink({whole: true}) reads back the whole canvas (tests compare)
   mark,
+  warm, // run the ink's and the boxes' drawing once, off screen (app.js, in idle time after ready)
   get version() { return version; },
   get strokes() { return strokes.length; },
 };

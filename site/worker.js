@@ -203,7 +203,8 @@ async function start() {
 async function warmUp() {
   for (let i = 0; i < WARM_UP_READS; i++) {
     await new Promise((resolve) => setTimeout(resolve, 0));
-    post({ type: "warm", ms: call("warm_up", i) });
+    const made = call("warm_up", i);
+    post({ type: "warm", ...made }, buffersOf(made));
   }
 }
 

@@ -7,7 +7,7 @@ page, and every decision about digits lives in ``digits/``.
     start(words, weights, status, reason, offline) -> {"facts": ...} or {"error": message}
     read(version, ink, width, height, points, lengths) -> the reading, ready to draw
     layers(index) -> every layer's output for digit ``index`` of the last reading, as pictures
-    warm_up() -> ms: one reading of a made-up digit, in idle time after start()
+    warm_up(turn) -> {ms, digits}: one reading of a made-up digit, in idle time after start()
     profile() -> the last reading's stages timed one by one (for bench/browser.py)
     teach(version, index, label) -> {"count"}: digit ``index`` of reading ``version`` was a ``label``
     forget() -> {"count": 0}; memory() -> the memory file's bytes (Personal.to_bytes())
@@ -90,21 +90,30 @@ def read(version: int, ink, width: int, height: int, points, lengths) -> dict:
     last = digits.read(image, personal, strokes=strokes, memo=memo)  # digits the last stroke left alone: not read again
     last_version = version
     t2 = time.perf_counter()
-    found = [{"label": d.label, "probabilities": d.probabilities, "unsure": d.unsure, "runner_up": d.runner_up,
-              "doubt": d.doubt, "reason": getattr(d, "reason", ""), "box": [int(v) for v in d.box], "preview": pictures.grey(d.image).reshape(-1)}
-             for d in last.digits]
+    found = packed(last)
     t3 = time.perf_counter()
     return {"version": version, "text": last.text, "unsure": last.unsure, "digits": found,
             "ms": {"to_numpy": (t1 - t0) * 1e3, "read": (t2 - t1) * 1e3, "pack": (t3 - t2) * 1e3}}
 
 
-def warm_up(turn: int = 0) -> float:
+def packed(reading: digits.Reading) -> list[dict]:
+    """A reading's digits as the page draws them (plain values and numpy arrays)."""
+    return [{"label": d.label, "probabilities": d.probabilities, "unsure": d.unsure, "runner_up": d.runner_up,
+             "doubt": d.doubt, "reason": getattr(d, "reason", ""), "box": [int(v) for v in d.box],
+             "preview": pictures.grey(d.image).reshape(-1)}
+            for d in reading.digits]
+
+
+def warm_up(turn: int = 0) -> dict:
     """Read a made-up digit and forget it: the first readings after start-up are several times
     slower than later ones, so the page reads a few of these in the idle time after ready. Turns
     go round a ring drawn in one stroke, a 4 drawn in two, and a 7 drawn with a thin pen, so that
     the code a digit of several strokes takes (grouping runs, choosing among them) and the
     widening of a thin stroke (to_mnist's dilation, which a drawing at the page's size often
-    needs) are warm too. Returns how long it took, in ms."""
+    needs) are warm too. The made-up digit is read the way read() reads (with a memo, of its own)
+    and answered in the same shape, so that what the page's first reading runs after Python (the
+    answer's conversion to JS and its trip to the page) is warm too; nothing of the page's state
+    changes. Returns {"ms": how long it took, "digits": the reading, packed as read() packs it}."""
     start = time.perf_counter()
     image = np.zeros((300, 400), np.float32)
     if turn % 3 == 0:
@@ -120,10 +129,9 @@ def warm_up(turn: int = 0) -> float:
         for k in range(190):
             image[66 + k, 252 - k // 2 : 258 - k // 2] = 1.0
         strokes = [np.array([[120, 63], [259, 63]], np.float32), np.array([[255, 66], [160, 255]], np.float32)]
-    reading = digits.read(image, personal, strokes=strokes)
-    for d in reading.digits:
-        pictures.grey(d.image)
-    return (time.perf_counter() - start) * 1e3
+    reading = digits.read(image, personal, strokes=strokes, memo={})
+    found = packed(reading)
+    return {"ms": (time.perf_counter() - start) * 1e3, "digits": found}
 
 
 def layers(index: int) -> list[dict]:

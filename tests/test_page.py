@@ -536,6 +536,43 @@ def test_the_main_thread_never_waits_for_python(browser, server, mnist):
         assert outside == []
 
 
+WARM_MESSAGES = """window.__warm = [];
+const PageWorker = window.Worker;
+window.Worker = class extends PageWorker {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("message", ({ data }) => { if (data.type === "warm") window.__warm.push(data); });
+  }
+};"""
+
+
+def test_the_warm_up_after_ready_reads_like_a_reading_and_shows_nothing(browser, server, mnist):
+    """In the idle time after ready, the worker reads made-up digits and answers each in a
+    reading's shape (so the first real answer's trip is not the first of its kind), and the page
+    runs its drawing code once off screen (app.js warm, draw.js pad.warm): none of it shows, and a
+    person's drawing, read meanwhile or after, is read as ever."""
+    with ready_page(browser, f"{server}/", init_script=WARM_MESSAGES) as (_, page, pad, outside, errors):
+        x_test, _, firsts = mnist
+        pad.digit(x_test[firsts[3]], 0.5, 0.5, 0.5)
+        assert pad.reading() == "3", page.text_content("#verdict")
+        page.wait_for_function("window.__warm.length >= 24", timeout=60_000)
+        warm = page.evaluate("""() => window.__warm.map((m) => m.digits.map((d) => ({ label: d.label,
+            p: d.probabilities.length, sum: Array.from(d.probabilities).reduce((a, b) => a + b, 0),
+            preview: d.preview.length, box: d.box.length })))""")
+        assert all(len(digits) == 1 for digits in warm), warm
+        assert {d["label"] for digits in warm for d in digits} == {0, 4, 7}  # the ring, the 4 in two strokes, the 7
+        assert all(d["p"] == 10 and abs(d["sum"] - 1) < 1e-4 and d["preview"] == 28 * 28 * 4 and d["box"] == 4
+                   for digits in warm for d in digits), warm
+        seen = """() => ({ version: pad.version, strokes: pad.strokes, text: document.getElementById("prediction").textContent,
+                           count: document.getElementById("prediction").dataset.count,
+                           overlay: document.getElementById("overlay").toDataURL(),
+                           canvas: document.getElementById("canvas").toDataURL() })"""
+        before = page.evaluate(seen)
+        page.evaluate("pad.warm()")
+        assert page.evaluate(seen) == before
+        assert errors == [] and outside == []
+
+
 def test_strokes_reach_python_in_ink_pixels(pad):
     """Every stroke goes to Python with the ink, in drawing order, as (x, y) in ink pixels."""
     page = pad.page
