@@ -610,7 +610,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed of the digit and ink choice (default 0)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT.relative_to(ROOT)})")
     parser.add_argument("--rounds", type=int, default=20, help="readings drawn with the mouse for the whole path (default 20)")
-    parser.add_argument("--firsts", type=int, default=3, help="fresh visits for the first reading after ready (default 3)")
+    # Ten, not three: with three fresh visits the same code's first/steady ratio moved from run to
+    # run by more than its distance from the bar; a visit costs one cold load, seconds.
+    parser.add_argument("--firsts", type=int, default=10, help="fresh visits (each page) for the first reading after ready (default 10)")
     parser.add_argument("--only-path", action="store_true",
                         help="measure the whole path only (bench.whole_path) and update the \"whole_path\" key of --out")
     parser.add_argument("--no-lighthouse", dest="lighthouse", action="store_false",
