@@ -76,9 +76,7 @@ const scheduleRedraw = () => { if (!frame) frame = requestAnimationFrame(redraw)
 // --- the ink handed to Python ---------------------------------------------------------------
 
 function ink({ whole = false } = {}) {
-  const scale = Math.min(1, INK_MAX / Math.max(size.w, size.h, 1));
-  const width = Math.max(1, Math.round(size.w * scale));
-  const height = Math.max(1, Math.round(size.h * scale));
+  const { scale, width, height } = inkSize(size.w, size.h);
   inkScale = scale;
   const data = render(strokes, scale, width, height, whole ? [0, 0, width, height] : inkBox(strokes, scale, width, height));
   const lengths = Uint32Array.from(strokes, (points) => points.length);
@@ -86,6 +84,13 @@ function ink({ whole = false } = {}) {
   let k = 0;
   for (const stroke of strokes) for (const [x, y] of stroke) { points[k++] = x * scale; points[k++] = y * scale; }
   return { version, width, height, scale, ink: data.buffer, points, lengths };
+}
+
+// The ink handed to Python for a w x h (CSS pixels) canvas: ink pixels per CSS pixel (at most
+// INK_MAX on the longer side), and its width and height.
+function inkSize(w, h) {
+  const scale = Math.min(1, INK_MAX / Math.max(w, h, 1));
+  return { scale, width: Math.max(1, Math.round(w * scale)), height: Math.max(1, Math.round(h * scale)) };
 }
 
 // `all` strokes (CSS pixels) painted at `scale` onto a width x height ink, one byte a pixel; only
@@ -132,8 +137,7 @@ function inkBox(all, scale, width, height) {
 // person sees or draws changes.
 function warm() {
   const w = size.w || 400, h = size.h || 300;
-  const scale = Math.min(1, INK_MAX / Math.max(w, h));
-  const width = Math.max(1, Math.round(w * scale)), height = Math.max(1, Math.round(h * scale));
+  const { scale, width, height } = inkSize(w, h);
   const seven = [[[w * 0.35, h * 0.25], [w * 0.5, h * 0.25], [w * 0.65, h * 0.25], [w * 0.55, h * 0.5], [w * 0.45, h * 0.75]]];
   render(seven, scale, width, height, inkBox(seven, scale, width, height));
   const scratch = Object.assign(document.createElement("canvas"), { width: 64, height: 64 });
