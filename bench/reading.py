@@ -169,7 +169,7 @@ def least_steady(reading) -> float:
 
 def doubted_by_strokes(reading) -> bool:
     """Is a digit of the reading unsure whatever its steadiness: its strokes touch another digit's,
-    or it has a mark apart (``group.Grouping.doubtful``)?"""
+    it has a mark apart (``group.Grouping.doubtful``), or it was cut from a piece read as several?"""
     return any(d.unsure and d.reason == "unsure" and d.steadiness >= digits.UNSURE_BELOW for d in reading.digits)
 
 

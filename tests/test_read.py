@@ -635,6 +635,29 @@ def test_digits_cut_apart_where_their_strokes_touch_are_read_but_not_as_sure():
     assert reading.text == "11" and not reading.unsure
 
 
+class TallNet:
+    """A sure 1 for ink at least as tall as wide (in the 28x28 it is shown), anything wider a 0 at 0.5."""
+
+    def predict_proba(self, x):
+        spans = [(np.ptp(np.flatnonzero(image.max(axis=1) > 0.3)), np.ptp(np.flatnonzero(image.max(axis=0) > 0.3)))
+                 if image.max() > 0.3 else (0, 0) for image in x]
+        return np.array([confident(1) if tall >= wide else confident(0, 0.5) for tall, wide in spans], np.float32)
+
+
+def test_a_piece_cut_into_digits_is_read_but_not_as_sure():
+    # Two 1s joined at the top in one stroke, pen never lifted: nothing but the ink's shape says
+    # where one digit ends, so the cut into "11" is a guess, with the stroke (one run, cut from its
+    # pixels) or from the pixels alone. Drawn as two strokes apart, the same 1s are sure.
+    one_stroke = [line((100, 200), (100, 80), (260, 80), (260, 200))]
+    ink = painted(one_stroke)
+    for reading in digits.read(ink, TallNet(), strokes=one_stroke), digits.read(ink, TallNet()):
+        assert reading.text == "11"
+        assert [(d.unsure, d.reason) for d in reading.digits] == [(True, "unsure")] * 2
+    apart = [line((100, 200), (100, 80)), line((260, 80), (260, 200))]
+    reading = digits.read(painted(apart), TallNet(), strokes=apart)
+    assert reading.text == "11" and not reading.unsure
+
+
 class CountingNet:
     """A real network that counts the images it is asked to read (the memo's whole point)."""
 

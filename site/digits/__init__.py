@@ -65,13 +65,15 @@ class Digit:
     probabilities  (10,) float32, summing to 1
     box            where it is, in ink (canvas) pixels
     image          (28, 28) float32: what the network saw (MNIST-normalised)
-    unsure         True if its steadiness is below the calibrated threshold, or if its strokes
-                   say it may not be one digit (``group.Grouping.doubtful``)
+    unsure         True if its steadiness is below the calibrated threshold, if its strokes say
+                   it may not be one digit (``group.Grouping.doubtful``), or if it was cut from a
+                   piece read as several digits
     runner_up      the second most probable digit
     steadiness     the probability of ``label`` at worst, as drawn and drawn a little bolder or
                    lighter (``steadiness``): at most ``confidence``, and far below it for a
                    reading that a slightly different pen would change
-    reason         why it is unsure: "" (it is not), "unsure" (torn between digits, or doubted by its strokes) or
+    reason         why it is unsure: "" (it is not), "unsure" (torn between digits, doubted by its strokes,
+                   or cut from a larger piece) or
                    "not a digit" (the network spreads its probability: a letter, a shape, a scribble)
     """
 
@@ -190,8 +192,9 @@ def read(ink, net, strokes=None, unsure_below: float = UNSURE_BELOW, not_a_digit
     part than of the whole (a narrow piece: below NARROW_SPLIT_BELOW, and every part at least
     NARROW_PART_ABOVE). With strokes, which runs of strokes are digits is decided the same
     way, by what the network reads best (``group.Grouping.choose``). A digit read is unsure when
-    its ``steadiness`` is below ``unsure_below``, "not a digit" when its top probability is below
-    ``not_a_digit_below``.
+    its ``steadiness`` is below ``unsure_below``, when it was cut from a piece read as several
+    digits, or when its strokes say it may not be one digit; "not a digit" when its top
+    probability is below ``not_a_digit_below``.
 
     ``memo``, for a caller that reads a drawing again each time it grows (the page, at every
     stroke): pass the same dict each time, empty at first, and empty it whenever ``net`` changes
@@ -234,7 +237,7 @@ def _read(ink, net, strokes, unsure_below: float, not_a_digit_below: float, memo
     readings: dict[int, list[Piece]] = {}  # piece index -> the digits it reads best as
     if grouping is None:
         weigh(net, pieces, range(len(pieces)), seen, readings, memo)
-        order, doubtful = range(len(pieces)), set()
+        order, doubtful = range(len(pieces)), set[int]()
     else:  # which runs of strokes are the digits: the network's best partition
         # Read no more than the choice needs: first the runs of the greedy cover; the other runs
         # only if, counted as surely read as can be, they could still make a better partition.
@@ -246,6 +249,10 @@ def _read(ink, net, strokes, unsure_below: float, not_a_digit_below: float, memo
                 break
             weigh(net, pieces, [k for k in range(len(pieces)) if k not in readings], seen, readings, memo)
         doubtful = {id(part) for k in grouping.doubtful(order) for part in readings[k]}
+    # A piece read as several digits was cut where nothing said to cut: the ink ran on (one stroke
+    # through two digits, digits pushed together), or it is no digit at all and its parts look like
+    # some (an infinity sign as "00", a zigzag as "1111"). Like a cut between touching strokes, a guess.
+    doubtful |= {id(part) for k in order if len(readings[k]) > 1 for part in readings[k]}
     chosen = sorted((part for k in order for part in readings[k]), key=lambda part: part.box.left + part.box.right)
     # Only a reading less sure than STEADY_ABOVE is tried with a bolder and a lighter pen.
     shaky = [piece for piece in chosen if seen[id(piece)][1].max() < STEADY_ABOVE]
