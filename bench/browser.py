@@ -352,10 +352,18 @@ def bytes_report(first: dict, root: Path) -> dict:
             file = file / "index.html"
         rows.append({"path": r["path"], "status": r["status"], "encoding": r["encoding"], "wire": r["bytes"],
                      "raw": file.stat().st_size if file.is_file() else None})
+    return transfer_totals(rows)
+
+
+def transfer_totals(rows: list[dict]) -> dict:
+    """The sums of ``bytes_report``'s rows. A 304 (a file the browser already had, asked again by
+    the worker while it loads) sends no body: it counts as a request, not as bytes either way."""
+    sent = [r for r in rows if r["status"] != 304]
     return {
         "requests": len(rows),
+        "revalidated": len(rows) - len(sent),
         "wire_bytes": sum(r["wire"] for r in rows),
-        "uncompressed_bytes": sum(r["raw"] or 0 for r in rows),
+        "uncompressed_bytes": sum(r["raw"] or 0 for r in sent),
         "gzip_served": sum(r["encoding"] == "gzip" for r in rows),
         "source": "serve.py's log: response bodies as sent (gzip where a .gz copy exists), headers not counted",
         "files": sorted(rows, key=lambda r: -(r["raw"] or 0)),
