@@ -356,8 +356,8 @@ def bytes_report(first: dict, root: Path) -> dict:
 
 
 def transfer_totals(rows: list[dict]) -> dict:
-    """The sums of ``bytes_report``'s rows. A 304 (a file the browser already had, asked again by
-    the worker while it loads) sends no body: it counts as a request, not as bytes either way."""
+    """The sums of ``bytes_report``'s rows. A 304 (a file the browser already had, asked for again
+    while the page loads) sends no body: it counts as a request, not as bytes either way."""
     sent = [r for r in rows if r["status"] != 304]
     return {
         "requests": len(rows),

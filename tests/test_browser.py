@@ -9,7 +9,7 @@ def test_a_304_is_a_request_but_no_bytes(tmp_path):
     log = [
         {"method": "GET", "path": "/", "status": 200, "encoding": None, "bytes": 1000},
         {"method": "GET", "path": "/big.wasm", "status": 200, "encoding": "gzip", "bytes": 800},
-        {"method": "GET", "path": "/big.wasm?again", "status": 304, "encoding": None, "bytes": 0},  # the worker asks again
+        {"method": "GET", "path": "/big.wasm?again", "status": 304, "encoding": None, "bytes": 0},  # asked for again
         {"method": "HEAD", "path": "/big.wasm", "status": 200, "encoding": None, "bytes": 0},  # not a download
     ]
     report = bytes_report({"server": log}, tmp_path)
