@@ -99,7 +99,7 @@ def read(version: int, ink, width: int, height: int, points, lengths) -> dict:
 def packed(reading: digits.Reading) -> list[dict]:
     """A reading's digits as the page draws them (plain values and numpy arrays)."""
     return [{"label": d.label, "probabilities": d.probabilities, "unsure": d.unsure, "runner_up": d.runner_up,
-             "doubt": d.doubt, "reason": getattr(d, "reason", ""), "box": [int(v) for v in d.box],
+             "doubt": d.doubt, "reason": d.reason, "box": [int(v) for v in d.box],
              "preview": pictures.grey(d.image).reshape(-1)}
             for d in reading.digits]
 
