@@ -38,14 +38,14 @@ pages-check: runtime  ## the Pages job's build and checks: the runtime, then tes
 pytest: $(VENV)/.installed runtime browser  ## the whole pytest suite
 	$(PY) -m pytest
 
-train: $(VENV)/.installed  ## retrain the network (about 20 min on 2 cores) and re-export site/model/
+train: $(VENV)/.installed  ## retrain the network (its time on 2 cores is in the README's model table) and re-export site/model/
 	$(PY) -m training.train --out runs/latest
 	$(PY) -m export --run runs/latest
 
 export: $(VENV)/.installed  ## re-export site/model/ from runs/latest without retraining
 	$(PY) -m export --run runs/latest
 
-bench: $(VENV)/.installed runtime browser  ## run every benchmark (~10 min) into bench/results/, then rewrite the README's tables (docs.render)
+bench: $(VENV)/.installed runtime browser  ## run every benchmark into bench/results/, then rewrite the README's tables (docs.render)
 	$(PY) -m bench.cpython
 	$(PY) -m bench.reading
 	$(PY) -m bench.personal
