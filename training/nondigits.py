@@ -380,6 +380,43 @@ def _small_w(rng):
     return [spline(*zip(xs, ys, strict=True))]
 
 
+# Letters of other alphabets: a visitor may write their own.
+
+
+@kind("letter:α")
+def _alpha(rng):
+    # A loop open to the right with two tails: lying wide, not a 9's loop on a stem.
+    reach = rng.uniform(1.2, 1.5)
+    return [spline((reach, 0.1), (0.75, 0.5), (0.45, 0.8), (0.12, 0.7), (0.05, 0.35), (0.35, 0.15),
+                   (0.7, 0.45), (reach, rng.uniform(0.8, 0.95)))]
+
+
+@kind("letter:λ")
+def _lambda(rng):
+    w, joint = rng.uniform(0.7, 0.9), rng.uniform(0.4, 0.55)
+    long_leg = polyline((0.1, 0), (0.25 * w, 0.05), (w, 1))
+    at = 0.25 * w + (w - 0.25 * w) * (joint - 0.05) / 0.95  # where the short leg leaves the long one
+    return [long_leg, line((at, joint), (0, 1))]
+
+
+@kind("letter:Ж")
+def _zhe(rng):
+    w, waist = rng.uniform(1.1, 1.4), rng.uniform(0.18, 0.26)
+    middle = w / 2
+    left = polyline((0, 0), (middle - waist, 0.5), (0, 1))
+    right = polyline((w, 0), (middle + waist, 0.5), (w, 1))
+    bar = line((middle - waist, 0.5), (middle + waist, 0.5))
+    return shuffled(rng, [line((middle, 0), (middle, 1)), join(left), join(right), bar])
+
+
+@kind("letter:Д")
+def _de(rng):
+    w, foot = rng.uniform(0.75, 0.95), rng.uniform(0.15, 0.22)
+    roof = polyline((0.15 * w, 0.85), (0.3 * w, 0), (0.85 * w, 0), (0.85 * w, 0.85))
+    base = polyline((0, 0.85 + foot), (0, 0.85), (w, 0.85), (w, 0.85 + foot))
+    return [roof, base]
+
+
 # --- symbols ---
 
 
@@ -530,6 +567,68 @@ def _infinity(rng):
     return [lemniscate * (1, rng.uniform(0.9, 1.4))]
 
 
+@kind("symbol:±")
+def _plus_minus(rng):
+    arm = rng.uniform(0.35, 0.45)
+    return [line((0.5 - arm, 0.4), (0.5 + arm, 0.4)), line((0.5, 0.4 - arm), (0.5, 0.4 + arm)), line((0.05, 1), (0.95, 1))]
+
+
+@kind("symbol:√")
+def _root(rng):
+    bar = rng.uniform(1.2, 1.6)
+    return [polyline((0, 0.6), (0.12, 0.5), (0.3, 1), (0.55, 0), (0.55 + bar, 0))]
+
+
+@kind("symbol:≠")
+def _not_equal(rng):
+    gap = rng.uniform(0.3, 0.4)
+    slash = line((rng.uniform(0.6, 0.75), -0.2), (rng.uniform(0.25, 0.4), gap + 0.2))
+    return [line((0, 0), (1, 0)), line((0, gap), (1, gap)), slash]
+
+
+@kind("symbol:≤")
+def _less_or_equal(rng):
+    w = rng.uniform(0.7, 0.9)
+    return [polyline((w, 0), (0, 0.35), (w, 0.7)), line((0, 1), (w, 1))]
+
+
+@kind("symbol:¢")
+def _cent(rng):
+    c = arc((0.5, 0.5), (0.4, 0.42), rng.uniform(-55, -40), -300)
+    return [c, line((0.55, -0.05), (0.48, 1.05))]
+
+
+@kind("symbol:€")
+def _euro(rng):
+    c = arc((0.6, 0.5), 0.5, rng.uniform(-60, -45), -300)
+    return [c, line((0, 0.4), (0.75, 0.4)), line((0, 0.6), (0.7, 0.6))]
+
+
+@kind("symbol:©")
+def _copyright(rng):
+    ring = ellipse((0, 0), 1, start=rng.uniform(-120, -60))
+    return [ring, arc((0.05, 0), 0.45, -50, -310)]
+
+
+@kind("symbol:∀")
+def _for_all(rng):
+    w = rng.uniform(0.75, 0.95)
+    return [polyline((0, 0), (w / 2, 1), (w, 0)), line((0.2 * w, 0.4), (0.8 * w, 0.4))]
+
+
+@kind("symbol:∴")
+def _therefore(rng):
+    spread = rng.uniform(0.8, 1.0)
+    return shuffled(rng, [dot((0.5 * spread, 0)), dot((0, 0.8)), dot((spread, 0.8))])
+
+
+@kind("symbol:≈")
+def _approximately(rng):
+    x = np.linspace(0, 1, 40)
+    wave = np.column_stack([x, 0.12 * np.sin(2 * np.pi * x)])
+    return [wave, wave + (0, rng.uniform(0.3, 0.4))]
+
+
 # --- shapes ---
 
 
@@ -675,6 +774,86 @@ def _flower(rng):
     return strokes
 
 
+@kind("shape:diamond")
+def _diamond(rng):
+    w = rng.uniform(0.8, 1.1)
+    return [closed((w / 2, 0), (w, 0.5), (w / 2, 1), (0, 0.5))]
+
+
+@kind("shape:cube")
+def _cube(rng):
+    depth = rng.uniform(0.25, 0.35)
+    front = closed((0, depth), (1 - depth, depth), (1 - depth, 1), (0, 1))
+    top = polyline((0, depth), (depth, 0), (1, 0), (1, 1 - depth), (1 - depth, 1))
+    return [front, top, line((1 - depth, depth), (1, 0))]
+
+
+@kind("shape:fish")
+def _fish(rng):
+    body, tail = rng.uniform(0.3, 0.4), rng.uniform(0.25, 0.35)
+    # Round the body from above the tail to below it, then the tail's two edges cross back.
+    belly = arc((0.5, 0.5), (0.5, body), -30, -330)
+    outline = join(belly, polyline((1.3, 0.5 - tail), (1.3, 0.5 + tail)), belly[:1])
+    strokes = [outline]
+    if either(rng):
+        strokes.append(dot((0.25, 0.45)))
+    return [s * (-1, 1) for s in strokes] if either(rng) else strokes
+
+
+@kind("shape:envelope")
+def _envelope(rng):
+    h, fold = rng.uniform(0.6, 0.75), rng.uniform(0.35, 0.55)
+    return [closed((0, 0), (1, 0), (1, h), (0, h)), polyline((0, 0), (0.5, fold * h), (1, 0))]
+
+
+@kind("shape:tree")
+def _tree(rng):
+    w, trunk = rng.uniform(0.6, 0.8), rng.uniform(0.08, 0.12)
+    crown = closed((w / 2, 0), (w, 0.7), (0, 0.7))
+    stem = polyline((w / 2 - trunk, 0.7), (w / 2 - trunk, 1), (w / 2 + trunk, 1), (w / 2 + trunk, 0.7))
+    return [crown, stem]
+
+
+@kind("shape:eye")
+def _eye(rng):
+    h = rng.uniform(0.3, 0.4)
+    lids = join(arc((0.5, 0.5 + 0.9), (0.7, 1.0 + h / 2), -135, -45), arc((0.5, 0.5 - 0.9), (0.7, 1.0 + h / 2), 45, 135))
+    return [lids, ellipse((0.5, 0.5), rng.uniform(0.13, 0.18))]
+
+
+@kind("shape:boxed x")
+def _boxed_x(rng):
+    return [closed((0, 0), (1, 0), (1, 1), (0, 1)), line((0.05, 0.05), (0.95, 0.95)), line((0.95, 0.05), (0.05, 0.95))]
+
+
+@kind("shape:cloud")
+def _cloud(rng):
+    bumps = int(rng.integers(4, 7))
+    centres = np.linspace(0, 2 * np.pi, bumps, endpoint=False) + rng.uniform(0, np.pi)
+    pieces = []
+    for a, b in zip(centres, np.append(centres[1:], centres[0] + 2 * np.pi), strict=True):
+        middle = (a + b) / 2
+        centre = (0.5 + 0.42 * np.cos(middle), 0.5 + 0.3 * np.sin(middle))
+        span = math.degrees(b - a) / 2
+        pieces.append(arc(centre, 0.2, math.degrees(middle) - span - 50, math.degrees(middle) + span + 50))
+    return [join(*pieces)]
+
+
+@kind("shape:ladder")
+def _ladder(rng):
+    rungs, w = int(rng.integers(3, 6)), rng.uniform(0.35, 0.5)
+    steps = [line((0, y), (w, y)) for y in np.linspace(0.15, 0.85, rungs)]
+    return [line((0, 0), (0, 1)), line((w, 0), (w, 1)), *steps]
+
+
+@kind("shape:boat")
+def _boat(rng):
+    hull = polyline((0, 0.7), (1, 0.7), (0.8, 1), (0.2, 1), (0, 0.7))
+    mast = line((0.5, 0), (0.5, 0.7))
+    sail = polyline((0.5, 0.05), (rng.uniform(0.8, 0.9), 0.6), (0.5, 0.6))
+    return [hull, mast, sail]
+
+
 # --- scribbles ---
 
 
@@ -733,6 +912,18 @@ def _scrawl(rng):
     return [0.3 * drift + radius * rotate(circling, rng.uniform(0, 180))]
 
 
+@kind("scribble:signature")
+def _signature(rng):
+    # A name signed quickly: small loops riding a wave, and a long flourish back under them.
+    loops = int(rng.integers(3, 6))
+    t = np.linspace(0, 2 * np.pi * loops, loops * 36)
+    size = rng.uniform(0.1, 0.16)
+    ride = 0.08 * np.sin(t / loops * rng.uniform(1, 2))
+    word = np.column_stack([t / (2 * np.pi * loops) * 1.6 - size * np.sin(t), -size * np.cos(t) + ride])
+    underline = spline(word[-1], (1.2, 0.3), (0.5, 0.25), (-0.1, 0.3))
+    return [join(word, underline)]
+
+
 # --- the split: about a third of each family held out, never trained on ---
 
 HELD_OUT_KINDS: tuple[str, ...] = (
@@ -740,6 +931,8 @@ HELD_OUT_KINDS: tuple[str, ...] = (
     *("symbol:%", "symbol:&", "symbol:?", "symbol:@", "symbol:Σ", "symbol:÷", "symbol:→"),
     *("shape:heart", "shape:house", "shape:spiral", "shape:crescent", "shape:stick figure"),
     "scribble:tangle",
+    # Added with the second batch of kinds, a third of them held out in the same way:
+    *("letter:Д", "symbol:€", "symbol:≤", "symbol:©", "shape:fish", "shape:cloud", "shape:boat"),
 )
 TRAIN_KINDS: tuple[str, ...] = tuple(k for k in KINDS if k not in HELD_OUT_KINDS)
 
