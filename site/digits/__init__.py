@@ -33,7 +33,7 @@ __all__ = ["Box", "Digit", "NOT_A_DIGIT_BELOW", "Reading", "UNSURE_BELOW", "grou
 # drawn a little bolder or lighter) is below this is marked unsure. Calibrated by bench/reading.py
 # on one half of the pen-drawn MNIST test digits (the largest threshold leaving nearly all of them
 # sure); its figures on the other half are in bench/results/reading.json and the README.
-UNSURE_BELOW = 0.6
+UNSURE_BELOW = 0.55
 
 # How a reading's steadiness is tried: the digit moved this far towards its 3x3 dilation (bolder)
 # and its erosion (lighter), and read again; only if it reads as its label below STEADY_ABOVE (a
@@ -44,7 +44,7 @@ STEADY_ABOVE = 0.99
 # A piece whose top probability is below this is "not a digit": the network was taught to spread
 # its probability evenly over non-digit drawings (letters, shapes, scribbles). Calibrated by
 # bench/reading.py on pen-drawn digits, so that almost no real digit falls below it.
-NOT_A_DIGIT_BELOW = 0.35
+NOT_A_DIGIT_BELOW = 0.3
 
 # A wide piece is read as touching digits only if the network is less sure than this of it as one
 # digit (and surer of every part): a wide but well-formed 2 or 7 stays whole.
