@@ -406,7 +406,7 @@ def _zhe(rng):
     left = polyline((0, 0), (middle - waist, 0.5), (0, 1))
     right = polyline((w, 0), (middle + waist, 0.5), (w, 1))
     bar = line((middle - waist, 0.5), (middle + waist, 0.5))
-    return shuffled(rng, [line((middle, 0), (middle, 1)), join(left), join(right), bar])
+    return shuffled(rng, [line((middle, 0), (middle, 1)), left, right, bar])
 
 
 @kind("letter:Д")
@@ -797,7 +797,7 @@ def _fish(rng):
     strokes = [outline]
     if either(rng):
         strokes.append(dot((0.25, 0.45)))
-    return [s * (-1, 1) for s in strokes] if either(rng) else strokes
+    return mirror(strokes) if either(rng) else strokes
 
 
 @kind("shape:envelope")
