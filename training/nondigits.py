@@ -30,8 +30,9 @@ Left out, because a person drawing them may well mean a digit, so rejecting them
   * 9: g q a d p, a loop on a stem (so the flower has no stalk and the stick figure has limbs).
   * "_" is left out only because it is "-" once normalised; "r" is drawn with a wide shoulder
     (a narrow one is a 1 with a flag).
-Kept although they are open or closed loops: C and U (a 0 is closed), the square (corners), the
-smiley (it has a face), "!" and "?" (their dot sets them apart).
+Kept although they are open or closed loops: C and U (a 0 is closed), the square and the diamond
+(corners), the cloud (bumps), the smiley, the eye and © (something inside), "!" and "?" (their dot
+sets them apart).
 """
 
 from __future__ import annotations
