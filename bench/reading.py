@@ -246,7 +246,9 @@ def calibrate_pen(right: np.ndarray, scores: dict[str, np.ndarray], seed: int) -
     confidence, steadiness, structural = scores["confidence"], scores["steadiness"], scores["structural"]
     order = np.random.default_rng(seed).permutation(len(right))
     cal, held = order[: len(order) // 2], order[len(order) // 2 :]
-    grid = np.round(np.concatenate([np.arange(0.05, 0.9, 0.05), [0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999]]), 3)
+    # Every hundredth: the rule asks for the largest such threshold, and a coarser grid stops short
+    # of it by up to a step, doubting fewer drawings that are not digits than the rule allows.
+    grid = np.round(np.concatenate([np.arange(0.01, 0.995, 0.01), [0.995, 0.999]]), 3)
     sure_share = [((steadiness[cal] >= t) & ~structural[cal]).mean() for t in grid]
     unsure = max([t for t, share in zip(grid, sure_share, strict=True) if share >= PEN_SURE], default=grid[0])
     rejected_share = [(confidence[cal] < t).mean() for t in grid]

@@ -33,7 +33,7 @@ __all__ = ["Box", "Digit", "NOT_A_DIGIT_BELOW", "Reading", "UNSURE_BELOW", "grou
 # drawn a little bolder or lighter) is below this is marked unsure. Calibrated by bench/reading.py
 # on one half of the pen-drawn MNIST test digits (the largest threshold leaving nearly all of them
 # sure); its figures on the other half are in bench/results/reading.json and the README.
-UNSURE_BELOW = 0.55
+UNSURE_BELOW = 0.58
 
 # How a reading's steadiness is tried: the digit moved this far towards its 3x3 dilation (bolder)
 # and its erosion (lighter), and read again; only if it reads as its label below STEADY_ABOVE (a
