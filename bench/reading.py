@@ -291,9 +291,10 @@ def measure_pen_numbers(net, traced, y, count, seed, touch, lengths=(2, 4)):
     return {"count": count, "touching": touch, "exact_rate": exact / count, "first_failures": failures}
 
 
-def measure_nondigits(net, count, seed):
+def measure_nondigits(net, counts: dict[str, int], seed):
     """Letters, symbols, shapes and scribbles drawn as strokes: how many read blank or unsure, and
-    how many are rejected as "not a digit", for kinds trained on and kinds held out of training."""
+    how many are rejected as "not a digit", for kinds trained on and kinds held out of training;
+    ``counts`` says how many drawings of each split ("trained_kinds", "held_out_kinds")."""
     from training import nondigits
 
     out = {}
@@ -301,6 +302,7 @@ def measure_nondigits(net, count, seed):
         rng = np.random.default_rng([seed, len(kinds)])
         doubted = rejected = 0
         missed: dict[str, int] = {}
+        count = counts[split]
         for _ in range(count):
             kind, unit = nondigits.sample(rng, kinds)
             side = float(rng.uniform(0.3, 0.8)) * pen_strokes.CANVAS[0]
@@ -351,7 +353,7 @@ def measure_pen(net, x, y, args) -> tuple[dict, float]:
     pen_numbers = measure_pen_numbers(net, traced, y, args.pen_numbers, args.seed + 7, touch=False)
     pen_touching = measure_pen_numbers(net, traced, y, args.pen_numbers // 2, args.seed + 8, touch=True, lengths=(2, 2))
     pen_apart = measure_pen_numbers(net, traced, y, args.pen_numbers // 2, args.seed + 8, touch=False, lengths=(2, 2))
-    others = measure_nondigits(net, args.nondigits, args.seed + 9)
+    others = measure_nondigits(net, {"trained_kinds": args.nondigits, "held_out_kinds": args.held_out_nondigits}, args.seed + 9)
     read_ms = median_ms(lambda item: digits.read(item[0], net, strokes=item[1]), pen_inks)
     return {"single_digits": pen_singles, "unsure": pen_unsure, "numbers": pen_numbers, "touching_pairs": pen_touching,
             "same_pairs_apart": pen_apart, "nondigits": others}, read_ms
@@ -366,7 +368,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pen-numbers", type=int, default=1_000, help="pen-drawn numbers (and half as many touching pairs)")
     # Dozens of drawings of each kind: with a dozen, which drawings the seed picked could move a
     # split's figure across its bar.
-    parser.add_argument("--nondigits", type=int, default=1_500, help="non-digit drawings per split (trained / held-out kinds)")
+    parser.add_argument("--nondigits", type=int, default=1_500, help="non-digit drawings of the kinds trained on")
+    # The held-out figure is the one with a bar: samples of 1,500 drawn with other seeds put it on
+    # either side of its bar, so it is measured on four times as many.
+    parser.add_argument("--held-out-nondigits", type=int, default=6_000, help="non-digit drawings of the kinds held out of training")
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
