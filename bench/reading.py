@@ -91,11 +91,16 @@ def measure_single(net, x, y, count, seed):
     }, (p, steady), canvases_for_latency
 
 
+def halves(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded split of ``count`` readings: (the half a threshold is chosen on, the half it is reported on)."""
+    order = np.random.default_rng(seed).permutation(count)
+    return order[: count // 2], order[count // 2 :]
+
+
 def calibrate(p: np.ndarray, steady: np.ndarray, y: np.ndarray, seed: int):
     """The unsure threshold, on each reading's steadiness (``digits.steadiness``, what "not sure" is
     decided on): chosen on one half of the readings, reported on the other."""
-    order = np.random.default_rng(seed).permutation(len(y))
-    halves = {"calibration": order[: len(y) // 2], "held_out": order[len(y) // 2 :]}
+    calibration, held_out = halves(len(y), seed)
 
     def figures(idx, threshold):
         top, right = steady[idx], p[idx].argmax(1) == y[idx]
@@ -109,15 +114,15 @@ def calibrate(p: np.ndarray, steady: np.ndarray, y: np.ndarray, seed: int):
             "right_flagged": float((~sure & right).sum() / right.sum()) if right.any() else 0.0,
         }
 
-    table = [figures(halves["calibration"], t) for t in THRESHOLDS]
+    table = [figures(calibration, t) for t in THRESHOLDS]
     eligible = [row["threshold"] for row in table if row["coverage"] >= COVERAGE_TARGET]
     chosen = max(eligible) if eligible else min(THRESHOLDS)
     return {
         "rule": f"largest threshold leaving >= {COVERAGE_TARGET:.0%} of calibration digits sure",
         "calibration_table": table,
         "chosen": chosen,
-        "held_out": figures(halves["held_out"], chosen),
-        "held_out_table": [figures(halves["held_out"], t) for t in THRESHOLDS],
+        "held_out": figures(held_out, chosen),
+        "held_out_table": [figures(held_out, t) for t in THRESHOLDS],
         "shipped": digits.UNSURE_BELOW,
     }
 
@@ -244,8 +249,7 @@ def calibrate_pen(right: np.ndarray, scores: dict[str, np.ndarray], seed: int) -
     Not a digit: the largest threshold below which at most PEN_REJECTED of them fall.
     """
     confidence, steadiness, structural = scores["confidence"], scores["steadiness"], scores["structural"]
-    order = np.random.default_rng(seed).permutation(len(right))
-    cal, held = order[: len(order) // 2], order[len(order) // 2 :]
+    cal, held = halves(len(right), seed)
     # Every hundredth: the rule asks for the largest such threshold, and a coarser grid stops short
     # of it by up to a step, doubting fewer drawings that are not digits than the rule allows.
     grid = np.round(np.concatenate([np.arange(0.01, 0.995, 0.01), [0.995, 0.999]]), 3)

@@ -36,7 +36,7 @@ def test_pen_thresholds_are_the_largest_hundredths_the_rule_allows():
     structural = rng.random(n) < 0.003
     scores = {"confidence": confidence, "steadiness": steadiness, "structural": structural}
     got = reading.calibrate_pen(rng.random(n) < 0.98, scores, seed=6)
-    calibration = np.random.default_rng(6).permutation(n)[: n // 2]  # the half the thresholds are chosen on
+    calibration, _ = reading.halves(n, seed=6)  # the half the thresholds are chosen on
 
     def sure(t):
         return ((steadiness[calibration] >= t) & ~structural[calibration]).mean()
